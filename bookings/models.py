@@ -1,0 +1,163 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from flights.models import FlightInventory
+from hotels.models import RoomType
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+def new_reference() -> str:
+    """Six characters drawn by a CSPRNG from 32 symbols: about a billion codes,
+    so probing references finds nothing (and the lookup is owner-scoped anyway)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class BookingStatus(models.TextChoices):
+    HELD = "held", "Held"
+    CONFIRMED = "confirmed", "Confirmed"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Booking(models.Model):
+    """A temporary hold on inventory and what it becomes (API.md, Bookings)."""
+
+    reference = models.CharField(max_length=REFERENCE_LENGTH, unique=True, default=new_reference)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings"
+    )
+    status = models.CharField(
+        max_length=10, choices=BookingStatus.choices, default=BookingStatus.HELD
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=100, null=True, blank=True)
+    total_price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    extension_count = models.PositiveSmallIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # The answer the creating request got, replayed for a repeated Idempotency-Key.
+    idempotent_response = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="idempotency_key_unique_per_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="booking_expires_after_creation"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(payment_reference__isnull=False),
+                name="confirmed_booking_has_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=Q(status="held"), name="booking_held_expiry"
+            ),
+            models.Index(fields=["customer", "status"], name="booking_customer_status"),
+            models.Index(fields=["status", "created_at"], name="booking_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def is_overdue(self, now=None) -> bool:
+        """A held booking whose hold time has passed: it is expired, whether or
+        not the sweep has recorded it yet."""
+        return self.status == BookingStatus.HELD and self.expires_at <= (now or timezone.now())
+
+    @property
+    def effective_status(self) -> str:
+        return BookingStatus.EXPIRED if self.is_overdue() else self.status
+
+
+class FlightItem(models.Model):
+    """Seats of one cabin in a booking; the price is fixed at hold time."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="flight_items")
+    position = models.PositiveSmallIntegerField()
+    inventory = models.ForeignKey(
+        FlightInventory, on_delete=models.PROTECT, related_name="booking_items"
+    )
+    seats = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["booking_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seats__gte=1), name="flight_item_has_seats"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seats} × {self.inventory}"
+
+
+class HotelItem(models.Model):
+    """Rooms of one room type for a stay `[check_in, check_out)` in a booking;
+    `unit_price` is the whole stay for one room, fixed at hold time."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="hotel_items")
+    position = models.PositiveSmallIntegerField()
+    room_type = models.ForeignKey(RoomType, on_delete=models.PROTECT, related_name="booking_items")
+    check_in = models.DateField()
+    check_out = models.DateField()
+    rooms = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["booking_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rooms__gte=1), name="hotel_item_has_rooms"),
+            models.CheckConstraint(
+                condition=Q(check_out__gt=F("check_in")), name="hotel_item_stay_not_empty"
+            ),
+        ]
+        indexes = [models.Index(fields=["room_type", "check_in"], name="hotel_item_stay")]
+
+    def __str__(self) -> str:
+        return f"{self.rooms} × {self.room_type} {self.check_in}–{self.check_out}"
+
+
+class Actor(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+    SYSTEM = "system", "System (sweep)"
+
+
+class BookingStatusChange(models.Model):
+    """One row per transition: what changed, when, and who or what did it."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=10, choices=BookingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=BookingStatus.choices)
+    actor_kind = models.CharField(max_length=10, choices=Actor.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["booking_id", "at", "id"]
+        indexes = [models.Index(fields=["to_status", "at"], name="status_change_to_at")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -1,0 +1,13 @@
+"""The test suite: real PostgreSQL and Redis, fast password hashing, and the
+throttles off unless a test turns them on."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, DATABASES, REST_FRAMEWORK, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_travel")}
+CACHES["default"]["KEY_PREFIX"] = env("REDIS_KEY_PREFIX", default="travel-test")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
+WHITENOISE_AUTOREFRESH = True

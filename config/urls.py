@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import operations
+from config.api import errors
+
+urlpatterns = [
+    path("healthz", operations.healthz, name="healthz"),
+    path("readyz", operations.readyz, name="readyz"),
+    path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/auth/", include("config.api.auth_urls")),
+    path("api/v1/flights/", include("flights.api.urls")),
+    path("api/v1/hotels/", include("hotels.api.urls")),
+    path("api/v1/bookings/", include("bookings.api.urls")),
+    # Anything else under /api/ is the contract's JSON 404, DEBUG or not.
+    re_path(r"^api/", errors.page_not_found),
+]
+
+handler400 = "config.api.errors.bad_request"
+handler404 = "config.api.errors.page_not_found"
+handler500 = "config.api.errors.server_error"

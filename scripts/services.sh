@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Provisions what the service needs on this machine, so that `make run` and
+# `make test` work on a fresh Debian machine (as root) and on a laptop alike:
+#
+#   scripts/services.sh deps   Python dependencies into .venv (bootstraps uv)
+#   scripts/services.sh up [STATE]    PostgreSQL and Redis on loopback, unless
+#                                     DATABASE_URL / REDIS_URL point elsewhere;
+#                                     notes in STATE what this call started
+#   scripts/services.sh down [STATE]  stops what STATE says was started (without
+#                                     STATE: the servers running from .data/)
+#
+# The servers keep their data under .data/ in the checkout (ignored by git)
+# and listen on 127.0.0.1 only, on ports the settings' defaults point at, so
+# `.venv/bin/python manage.py ...` works from the checkout with no extra
+# environment. A server that already answers on its port is reused.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${LOCAL_DATA_DIR:-$ROOT/.data}"
+PG_PORT="${LOCAL_PG_PORT:-55432}"
+REDIS_PORT="${LOCAL_REDIS_PORT:-56379}"
+PG_USER=travel
+PG_DB=travel
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+apt_install() {
+    is_root || die "$* is missing; install it (Debian: apt-get install $*) or set DATABASE_URL/REDIS_URL"
+    command -v apt-get >/dev/null || die "$* is missing and this is not a Debian-like system"
+    log "installing Debian packages: $*"
+    # The packages' own init scripts may try to start system-wide servers;
+    # policy-rc.d keeps them from doing so, ours run from .data/.
+    local policy=/usr/sbin/policy-rc.d created_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    [ "$created_policy" -eq 1 ] && rm -f "$policy"
+    return 0
+}
+
+cmd_deps() {
+    if ! command -v uv >/dev/null 2>&1; then
+        export PATH="$HOME/.local/bin:$PATH"
+    fi
+    if ! command -v uv >/dev/null 2>&1; then
+        log "bootstrapping uv with pip"
+        python3 -m pip install --quiet --user uv 2>/dev/null \
+            || python3 -m pip install --quiet --user --break-system-packages uv \
+            || python3 -m pip install --quiet uv
+        hash -r
+        command -v uv >/dev/null 2>&1 || export PATH="$(python3 -m site --user-base)/bin:$PATH"
+    fi
+    log "installing Python dependencies (uv sync --frozen)"
+    (cd "$ROOT" && uv sync --frozen --quiet)
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+
+pg_bindir() {
+    local debian
+    debian="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -n "$debian" ]; then printf '%s' "$debian"; return; fi
+    if command -v pg_ctl >/dev/null 2>&1; then dirname "$(readlink -f "$(command -v pg_ctl)")"; fi
+}
+
+# PostgreSQL refuses to run as root: as root, the server runs as `postgres`.
+pg_as_owner() {
+    if is_root; then
+        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+pg_data_dir() {
+    local dir="$DATA/postgres"
+    if is_root; then
+        mkdir -p "$DATA"
+        if ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+            # The checkout sits where `postgres` cannot reach (e.g. under /root).
+            dir="/var/tmp/travel-inventory-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)/postgres"
+        fi
+    fi
+    printf '%s' "$dir"
+}
+
+pg_up() {
+    if [ -n "${DATABASE_URL:-}" ]; then log "DATABASE_URL is set: using it"; return; fi
+    local bin pgdata
+    bin="$(pg_bindir)"
+    if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
+        apt_install postgresql postgresql-contrib
+        bin="$(pg_bindir)"
+    fi
+    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+        log "PostgreSQL already answers on 127.0.0.1:$PG_PORT"
+    else
+        pgdata="$(pg_data_dir)"
+        mkdir -p "$pgdata"
+        is_root && chown -R postgres "$(dirname "$pgdata")"
+        chmod 700 "$pgdata"
+        if [ ! -s "$pgdata/PG_VERSION" ]; then
+            log "initialising PostgreSQL in $pgdata"
+            pg_as_owner "$bin/initdb" -D "$pgdata" -U "$PG_USER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+            cat >>"$pgdata/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$pgdata'
+max_connections = 300
+shared_buffers = 256MB
+EOF
+        fi
+        log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+        pg_as_owner "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
+        printf 'postgres %s\n' "$pgdata" >>"$STATE"
+    fi
+    if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1; then
+        "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$PG_DB"
+    fi
+}
+
+pg_down() {
+    local pgdata bin
+    pgdata="$(awk '$1 == "postgres" {print $2}' "$STATE" 2>/dev/null | tail -n 1)"
+    [ -n "$pgdata" ] && [ -f "$pgdata/postmaster.pid" ] || return 0
+    bin="$(pg_bindir)"
+    log "stopping PostgreSQL"
+    pg_as_owner "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true
+}
+
+# --- Redis --------------------------------------------------------------------
+
+redis_up() {
+    if [ -n "${REDIS_URL:-}" ]; then log "REDIS_URL is set: using it"; return; fi
+    command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        log "Redis already answers on 127.0.0.1:$REDIS_PORT"
+        return
+    fi
+    mkdir -p "$DATA/redis"
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+        --dir "$DATA/redis" --pidfile "$DATA/redis/redis.pid" --logfile "$DATA/redis/redis.log" \
+        --save "" --appendonly no
+    for _ in $(seq 1 50); do
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || die "Redis did not start (see $DATA/redis/redis.log)"
+    printf 'redis %s\n' "$REDIS_PORT" >>"$STATE"
+}
+
+redis_down() {
+    grep -q '^redis ' "$STATE" 2>/dev/null || return 0
+    log "stopping Redis"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+all_local_servers() {
+    printf 'postgres %s\nredis %s\n' "$(pg_data_dir)" "$REDIS_PORT"
+}
+
+case "${1:-}" in
+    deps) cmd_deps ;;
+    up)
+        mkdir -p "$DATA"
+        STATE="${2:-/dev/null}"
+        pg_up
+        redis_up
+        ;;
+    down)
+        STATE="${2:-}"
+        if [ -z "$STATE" ]; then STATE="$(mktemp)"; all_local_servers >"$STATE"; fi
+        redis_down
+        pg_down
+        ;;
+    *) die "usage: $0 deps|up|down" ;;
+esac

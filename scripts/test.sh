@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: the same provisioning as `make run`, then lint, the migrations
+# check and the whole test suite on real PostgreSQL and Redis. Arguments go to
+# pytest. Servers this script started are stopped when it ends.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/services.sh deps
+state="$(mktemp)"
+trap 'scripts/services.sh down "$state"; rm -f "$state"' EXIT
+scripts/services.sh up "$state"
+
+export PATH="$PWD/.venv/bin:$PATH"
+echo "==> ruff"
+ruff check .
+ruff format --check .
+echo "==> missing migrations"
+DJANGO_SETTINGS_MODULE=config.settings.test python manage.py makemigrations --check --dry-run
+echo "==> pytest"
+pytest "$@"

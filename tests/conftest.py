@@ -1,0 +1,60 @@
+"""Shared fixtures. Every test runs on the real PostgreSQL and Redis that
+`make test` provisions; Redis keys of the test run are flushed around each test."""
+
+import pytest
+from django_redis import get_redis_connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Locks, throttles and counters of one test never leak into the next."""
+    connection = get_redis_connection("default")
+    connection.flushdb()
+    yield
+    connection.flushdb()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_customer(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def customer_client(customer):
+    return client_for(customer)
+
+
+@pytest.fixture
+def other_client(other_customer):
+    return client_for(other_customer)
+
+
+@pytest.fixture
+def staff_client(staff):
+    return client_for(staff)
