@@ -200,3 +200,13 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Locks (DESIGN.md, Locks) -------------------------------------------------------------
+LOCK_TIMEOUT_SECONDS = env.float("LOCK_TIMEOUT_SECONDS", default=10.0)
+LOCK_WAIT_SECONDS = env.float("LOCK_WAIT_SECONDS", default=5.0)
+# Per-row Redis locks in front of the inventory rows; see README, Performance.
+INVENTORY_REDIS_LOCKS = env.bool("INVENTORY_REDIS_LOCKS", default=False)
+
+# --- Expiry sweep (DESIGN.md, Expiry) ------------------------------------------------------
+EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
+EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=60.0)

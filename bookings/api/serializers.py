@@ -1,0 +1,192 @@
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from bookings import selectors
+from bookings.models import Booking, BookingStatus, FlightItem
+from bookings.services import FlightRequest, HotelRequest
+from config.api.fields import StrictCharField, StrictDateField, StrictIntegerField
+from flights.models import CabinClass
+
+MAX_ITEMS = 10
+MAX_UNITS = 9
+MAX_NIGHTS = 30
+MAX_ID = 2**63 - 1
+
+
+class FlightItemRequestSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["flight"])
+    flight_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    cabin_class = serializers.ChoiceField(choices=CabinClass.choices)
+    seats = StrictIntegerField(min_value=1, max_value=MAX_UNITS)
+
+    def to_request(self) -> FlightRequest:
+        data = self.validated_data
+        return FlightRequest(data["flight_id"], data["cabin_class"], data["seats"])
+
+
+class HotelItemRequestSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["hotel"])
+    room_type_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    check_in = StrictDateField()
+    check_out = StrictDateField()
+    rooms = StrictIntegerField(min_value=1, max_value=MAX_UNITS)
+
+    def validate_check_in(self, value):
+        if value < datetime.now(UTC).date():
+            raise serializers.ValidationError("check_in is in the past.", code="in_the_past")
+        return value
+
+    def validate(self, attrs):
+        nights = (attrs["check_out"] - attrs["check_in"]).days
+        if nights < 1:
+            raise serializers.ValidationError(
+                {
+                    "check_out": serializers.ErrorDetail(
+                        "check_out must be after check_in.", code="before_check_in"
+                    )
+                }
+            )
+        if nights > MAX_NIGHTS:
+            raise serializers.ValidationError(
+                {
+                    "check_out": serializers.ErrorDetail(
+                        f"A stay is at most {MAX_NIGHTS} nights.", code="too_long"
+                    )
+                }
+            )
+        return attrs
+
+    def to_request(self) -> HotelRequest:
+        data = self.validated_data
+        return HotelRequest(
+            data["room_type_id"], data["check_in"], data["check_out"], data["rooms"]
+        )
+
+
+ITEM_SERIALIZERS = {"flight": FlightItemRequestSerializer, "hotel": HotelItemRequestSerializer}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="BookingItemRequest",
+        serializers=[FlightItemRequestSerializer, HotelItemRequestSerializer],
+        resource_type_field_name="type",
+        many=True,
+    )
+)
+class ItemsField(serializers.ListField):
+    """1 to 10 items, each a flight or a hotel item by its `type`."""
+
+    child = serializers.DictField()
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=MAX_ITEMS, **kwargs)
+
+    def to_internal_value(self, data):
+        raw = super().to_internal_value(data)
+        parsed, errors = [], []
+        for item in raw:
+            kind = item.get("type")
+            serializer_class = ITEM_SERIALIZERS.get(kind) if isinstance(kind, str) else None
+            if serializer_class is None:
+                errors.append(
+                    {
+                        "type": [
+                            serializers.ErrorDetail(
+                                'type must be "flight" or "hotel".', code="invalid_choice"
+                            )
+                        ]
+                    }
+                )
+                continue
+            serializer = serializer_class(data=item)
+            if serializer.is_valid():
+                parsed.append(serializer.to_request())
+                errors.append({})
+            else:
+                errors.append(serializer.errors)
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return parsed
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    items = ItemsField()
+
+    @staticmethod
+    def fingerprint(data) -> str:
+        """The request body, canonically: the same JSON in any key order."""
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ConfirmSerializer(serializers.Serializer):
+    payment_reference = StrictCharField(min_length=1, max_length=100)
+
+
+class BookingItemSerializer(serializers.Serializer):
+    """A flight or a hotel item: its request fields, `unit_price` and `line_total`."""
+
+    type = serializers.CharField()
+    flight_id = serializers.IntegerField(required=False)
+    cabin_class = serializers.CharField(required=False)
+    seats = serializers.IntegerField(required=False)
+    room_type_id = serializers.IntegerField(required=False)
+    check_in = serializers.DateField(required=False)
+    check_out = serializers.DateField(required=False)
+    rooms = serializers.IntegerField(required=False)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    def to_representation(self, item):
+        if isinstance(item, FlightItem):
+            return {
+                "type": "flight",
+                "flight_id": item.inventory.flight_id,
+                "cabin_class": item.inventory.cabin_class,
+                "seats": item.seats,
+                "unit_price": f"{item.unit_price:.2f}",
+                "line_total": f"{item.line_total:.2f}",
+            }
+        return {
+            "type": "hotel",
+            "room_type_id": item.room_type_id,
+            "check_in": item.check_in.isoformat(),
+            "check_out": item.check_out.isoformat(),
+            "rooms": item.rooms,
+            "unit_price": f"{item.unit_price:.2f}",
+            "line_total": f"{item.line_total:.2f}",
+        }
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=BookingStatus.choices, source="effective_status")
+    items = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "reference",
+            "status",
+            "created_at",
+            "expires_at",
+            "confirmed_at",
+            "cancelled_at",
+            "payment_reference",
+            "total_price",
+            "currency",
+            "items",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(BookingItemSerializer(many=True))
+    def get_items(self, booking):
+        return BookingItemSerializer(selectors.booking_items(booking), many=True).data
+
+
+class BookingListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)

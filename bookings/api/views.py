@@ -1,0 +1,135 @@
+"""Thin views over the booking services (API.md, Bookings)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from bookings import selectors, services
+from bookings.api.serializers import (
+    BookingCreateSerializer,
+    BookingListQuerySerializer,
+    BookingSerializer,
+    ConfirmSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1 to 255 printable ASCII characters; a repeated request with the same key "
+    "and body answers as the first did and makes no second booking.",
+)
+
+
+class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = BookingSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
+
+    def get_throttles(self):
+        self.throttle_scope = "booking_create" if self.action == "create" else None
+        return super().get_throttles()
+
+    def get_queryset(self):
+        query = BookingListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.bookings_visible_to(
+            self.request.user, status=query.validated_data.get("status")
+        )
+
+    def get_object(self):
+        booking = selectors.booking_for(self.request.user, self.kwargs["reference"])
+        if booking is None:
+            raise exceptions.NotFound("No booking with this reference.")
+        return booking
+
+    def _owned_object(self):
+        """Confirm and extend are the owner's alone: staff get 403 on others'."""
+        booking = self.get_object()
+        if booking.customer_id != self.request.user.pk:
+            raise exceptions.PermissionDenied("Only the customer who made the booking may do this.")
+        return booking
+
+    @extend_schema(parameters=[BookingListQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, reference=None):
+        return Response(BookingSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=BookingCreateSerializer,
+        responses={201: BookingSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def create(self, request):
+        key = _idempotency_key(request)
+        serializer = BookingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.hold_booking(
+            customer=request.user,
+            items=serializer.validated_data["items"],
+            idempotency_key=key,
+            fingerprint=BookingCreateSerializer.fingerprint(request.data) if key else "",
+        )
+        if result.replayed:
+            body = (
+                result.booking.idempotent_response
+                or BookingSerializer(
+                    selectors.booking_for(request.user, result.booking.reference)
+                ).data
+            )
+            return Response(
+                body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"}
+            )
+        body = BookingSerializer(result.booking).data
+        if key:
+            services.record_idempotent_response(booking=result.booking, response=body)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, reference=None):
+        booking = self._owned_object()
+        serializer = ConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        booking = services.confirm_booking(
+            booking=booking,
+            payment_reference=serializer.validated_data["payment_reference"],
+            actor=request.user,
+        )
+        return Response(BookingSerializer(booking).data)
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, reference=None):
+        booking = services.cancel_booking(booking=self.get_object(), actor=request.user)
+        return Response(BookingSerializer(booking).data)
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"])
+    def extend(self, request, reference=None):
+        booking = services.extend_booking(booking=self._owned_object(), actor=request.user)
+        return Response(BookingSerializer(booking).data)
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
+        raise exceptions.ValidationError(
+            {
+                "Idempotency-Key": [
+                    exceptions.ErrorDetail(
+                        "An Idempotency-Key is 1 to 255 printable ASCII characters.", code="invalid"
+                    )
+                ]
+            }
+        )
+    return key

@@ -1,0 +1,49 @@
+"""Reads of bookings. A held booking whose `expires_at` has passed reads as
+expired everywhere, whether or not the sweep has recorded it yet."""
+
+import re
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import REFERENCE_ALPHABET, Booking, BookingStatus, FlightItem, HotelItem
+
+REFERENCE_PATTERN = re.compile(rf"^[{REFERENCE_ALPHABET}]{{6}}\Z")
+
+
+def bookings_visible_to(user, *, status: str | None = None) -> QuerySet[Booking]:
+    """The customer's own bookings; every booking for staff."""
+    bookings = Booking.objects.all() if user.is_staff else Booking.objects.filter(customer=user)
+    if status:
+        bookings = bookings.filter(_status_condition(status))
+    return bookings.select_related("customer").prefetch_related(
+        Prefetch(
+            "flight_items",
+            queryset=FlightItem.objects.select_related("inventory").order_by("position"),
+        ),
+        Prefetch("hotel_items", queryset=HotelItem.objects.order_by("position")),
+    )
+
+
+def _status_condition(status: str) -> Q:
+    now = timezone.now()
+    if status == BookingStatus.HELD:
+        return Q(status=BookingStatus.HELD, expires_at__gt=now)
+    if status == BookingStatus.EXPIRED:
+        return Q(status=BookingStatus.EXPIRED) | Q(status=BookingStatus.HELD, expires_at__lte=now)
+    return Q(status=status)
+
+
+def booking_for(user, reference: str) -> Booking | None:
+    """The booking with this reference (any case) if `user` may see it."""
+    reference = reference.upper()
+    if not REFERENCE_PATTERN.match(reference):
+        return None
+    return bookings_visible_to(user).filter(reference=reference).first()
+
+
+def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
+    """The booking's items in request order."""
+    return sorted(
+        [*booking.flight_items.all(), *booking.hotel_items.all()], key=lambda item: item.position
+    )

@@ -1,0 +1,607 @@
+"""Every write to bookings: hold, confirm, cancel, extend and expire.
+
+Each transition and its counter moves commit together or not at all. Rows are
+locked in one global order, the same in every function here, so no two
+transactions wait on each other crosswise:
+
+    customer (auth_user) → bookings → FlightInventory → RoomNight (each by pk)
+
+A hold locks its customer, then the inventory rows it needs; confirm, cancel,
+extend and expire lock the booking, then its inventory rows; the sweep locks
+a batch of bookings with SKIP LOCKED, then their inventory rows.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from bookings.exceptions import (
+    ExtensionLimit,
+    HoldExpired,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InsufficientInventory,
+    InvalidState,
+    PaymentReferenceMismatch,
+    TooManyActiveHolds,
+)
+from bookings.models import (
+    Actor,
+    Booking,
+    BookingStatus,
+    BookingStatusChange,
+    FlightItem,
+    HotelItem,
+)
+from config.exceptions import ValidationFailed
+from flights import services as seats
+from flights.models import FlightInventory
+from hotels import services as rooms
+from hotels.models import RoomNight, RoomType
+from locking import locks
+
+logger = logging.getLogger(__name__)
+
+HELD, CONFIRMED, RELEASED = BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.RELEASED
+EXPIRED, CANCELLED = BookingStatus.EXPIRED, BookingStatus.CANCELLED
+
+
+@dataclass(frozen=True)
+class FlightRequest:
+    flight_id: int
+    cabin_class: str
+    seats: int
+
+
+@dataclass(frozen=True)
+class HotelRequest:
+    room_type_id: int
+    check_in: date
+    check_out: date
+    rooms: int
+
+    def nights(self) -> list[date]:
+        return [
+            self.check_in + timedelta(days=i) for i in range((self.check_out - self.check_in).days)
+        ]
+
+
+ItemRequest = FlightRequest | HotelRequest
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    booking: Booking
+    replayed: bool  # an earlier request with the same Idempotency-Key made it
+
+
+# --- Hold ---------------------------------------------------------------------------
+
+
+def hold_booking(
+    *,
+    customer,
+    items: Sequence[ItemRequest],
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> HoldResult:
+    """Take every item out of sale until `expires_at`, all or nothing."""
+    if idempotency_key:
+        earlier = _booking_for_key(customer, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint)
+    try:
+        with locks.acquire(*_lock_keys(customer, items)):
+            return _hold_with_retries(customer, items, idempotency_key, fingerprint)
+    except locks.LockTimeout:
+        if idempotency_key:
+            raise IdempotencyKeyInUse() from None
+        raise
+
+
+def _lock_keys(customer, items: Sequence[ItemRequest]) -> list[str]:
+    keys = [locks.customer_key(customer.pk)]
+    if settings.INVENTORY_REDIS_LOCKS:
+        for item in items:
+            if isinstance(item, FlightRequest):
+                keys.append(locks.cabin_key(item.flight_id, item.cabin_class))
+            else:
+                keys.append(locks.room_type_key(item.room_type_id))
+    return keys
+
+
+class _StaleHoldsInTheWay(Exception):
+    def __init__(self, booking_ids: list[int]):
+        self.booking_ids = booking_ids
+
+
+def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldResult:
+    release_stale = True
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return _hold(customer, items, idempotency_key, fingerprint, release_stale)
+        except _StaleHoldsInTheWay as stale:
+            # Overdue holds sit on rows this hold needs: release them (each in
+            # its own transaction, in the global lock order), then try once more.
+            expire_bookings(booking_ids=stale.booking_ids, note="released for a new hold")
+            release_stale = False
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
+            if constraint == "idempotency_key_unique_per_customer":
+                return _replay(_booking_for_key(customer, idempotency_key), fingerprint)
+            if "reference" not in (constraint or ""):
+                raise
+            # Two bookings drew the same reference: draw again.
+    raise RuntimeError("could not draw a unique booking reference")
+
+
+def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) -> HoldResult:
+    now = timezone.now()
+    # The customer's row lock makes the idempotency and active-hold checks
+    # exact even when Redis is down and two requests of theirs race.
+    get_user_model().objects.select_for_update().filter(pk=customer.pk).exists()
+    if idempotency_key:
+        earlier = _booking_for_key(customer, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint)
+    limit = settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER
+    active = Booking.objects.filter(customer=customer, status=HELD, expires_at__gt=now).count()
+    if active >= limit:
+        raise TooManyActiveHolds(limit)
+
+    flights = [(i, item) for i, item in enumerate(items) if isinstance(item, FlightRequest)]
+    stays = [(i, item) for i, item in enumerate(items) if isinstance(item, HotelRequest)]
+    cabins = seats.lock_cabins((item.flight_id, item.cabin_class) for _, item in flights)
+    nights = {
+        (night.room_type_id, night.date): night
+        for night in rooms.lock_nights(
+            (item.room_type_id, item.check_in, item.check_out) for _, item in stays
+        )
+    }
+    _check_items_exist(flights, cabins, stays)
+
+    seat_demand: Counter[int] = Counter()
+    for _, item in flights:
+        seat_demand[cabins[(item.flight_id, item.cabin_class)].pk] += item.seats
+    room_demand: Counter[int] = Counter()
+    for _, item in stays:
+        for night in item.nights():
+            if (item.room_type_id, night) in nights:
+                room_demand[nights[(item.room_type_id, night)].pk] += item.rooms
+
+    currencies = {row.currency for row in cabins.values()}
+    currencies |= {row.currency for row in nights.values()}
+    if len(currencies) > 1:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "items",
+                    "code": "mixed_currencies",
+                    "detail": "All items of a booking must be in one currency.",
+                }
+            ]
+        )
+
+    unavailable = _shortages(flights, cabins, seat_demand, stays, nights, room_demand)
+    if unavailable:
+        if release_stale:
+            stale = _overdue_holds_on(seat_demand, stays, now)
+            if stale:
+                raise _StaleHoldsInTheWay(stale)
+        raise InsufficientInventory(unavailable)
+
+    booking = Booking(
+        customer=customer,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.HOLD_TTL_SECONDS),
+        currency=currencies.pop(),
+        total_price=Decimal("0.00"),
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint if idempotency_key else "",
+    )
+    flight_items = [
+        FlightItem(
+            position=i,
+            inventory=cabins[(item.flight_id, item.cabin_class)],
+            seats=item.seats,
+            unit_price=cabins[(item.flight_id, item.cabin_class)].price,
+        )
+        for i, item in flights
+    ]
+    hotel_items = [
+        HotelItem(
+            position=i,
+            room_type_id=item.room_type_id,
+            check_in=item.check_in,
+            check_out=item.check_out,
+            rooms=item.rooms,
+            unit_price=sum(nights[(item.room_type_id, n)].price for n in item.nights()),
+        )
+        for i, item in stays
+    ]
+    for line in flight_items:
+        line.line_total = line.unit_price * line.seats
+    for line in hotel_items:
+        line.line_total = line.unit_price * line.rooms
+    booking.total_price = sum(
+        (line.line_total for line in [*flight_items, *hotel_items]), Decimal("0.00")
+    )
+    booking.save(force_insert=True)
+    for line in [*flight_items, *hotel_items]:
+        line.booking = booking
+    if flight_items:
+        FlightItem.objects.bulk_create(flight_items)
+    if hotel_items:
+        HotelItem.objects.bulk_create(hotel_items)
+    seats.move_seats(seat_demand, source="available", target="held")
+    rooms.move_rooms(room_demand, source="available", target="held")
+    BookingStatusChange.objects.create(
+        booking=booking,
+        from_status="",
+        to_status=HELD,
+        actor_kind=Actor.CUSTOMER,
+        actor=customer,
+        at=now,
+    )
+    return HoldResult(booking=booking, replayed=False)
+
+
+def _check_items_exist(flights, cabins, stays) -> None:
+    """Unknown flights, cabins and room types are the request's fault: a 400
+    naming the item's field. Looked up only when something is missing."""
+    errors = []
+    missing = [(i, item) for i, item in flights if (item.flight_id, item.cabin_class) not in cabins]
+    if missing:
+        from flights.models import Flight
+
+        known = set(
+            Flight.objects.filter(pk__in={item.flight_id for _, item in missing}).values_list(
+                "pk", flat=True
+            )
+        )
+        for i, item in missing:
+            if item.flight_id in known:
+                errors.append(
+                    {
+                        "field": f"items.{i}.cabin_class",
+                        "code": "does_not_exist",
+                        "detail": "This flight has no such cabin.",
+                    }
+                )
+            else:
+                errors.append(
+                    {
+                        "field": f"items.{i}.flight_id",
+                        "code": "does_not_exist",
+                        "detail": "No flight has this id.",
+                    }
+                )
+    if stays:
+        wanted = {item.room_type_id for _, item in stays}
+        known = set(RoomType.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        errors.extend(
+            {
+                "field": f"items.{i}.room_type_id",
+                "code": "does_not_exist",
+                "detail": "No room type has this id.",
+            }
+            for i, item in stays
+            if item.room_type_id not in known
+        )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _shortages(flights, cabins, seat_demand, stays, nights, room_demand) -> list[dict]:
+    unavailable = []
+    for i, item in flights:
+        row = cabins[(item.flight_id, item.cabin_class)]
+        if seat_demand[row.pk] > row.available_seats:
+            unavailable.append(
+                {"item": i, "requested": item.seats, "available": row.available_seats}
+            )
+    for i, item in stays:
+        free = [
+            nights[(item.room_type_id, n)].available_rooms
+            if (item.room_type_id, n) in nights
+            else 0
+            for n in item.nights()
+        ]
+        short = any(
+            (item.room_type_id, n) not in nights
+            or room_demand[nights[(item.room_type_id, n)].pk]
+            > nights[(item.room_type_id, n)].available_rooms
+            for n in item.nights()
+        )
+        if short:
+            unavailable.append({"item": i, "requested": item.rooms, "available": min(free)})
+    return unavailable
+
+
+def _overdue_holds_on(seat_demand, stays, now: datetime) -> list[int]:
+    """Held bookings past `expires_at` on the rows a hold needs."""
+    touching = Q(flight_items__inventory_id__in=list(seat_demand))
+    for _, item in stays:
+        touching |= Q(
+            hotel_items__room_type_id=item.room_type_id,
+            hotel_items__check_in__lt=item.check_out,
+            hotel_items__check_out__gt=item.check_in,
+        )
+    return list(
+        Booking.objects.filter(touching, status=HELD, expires_at__lte=now)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _booking_for_key(customer, key: str) -> Booking | None:
+    return Booking.objects.filter(customer=customer, idempotency_key=key).first()
+
+
+def _replay(earlier: Booking, fingerprint: str) -> HoldResult:
+    if earlier.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return HoldResult(booking=earlier, replayed=True)
+
+
+def record_idempotent_response(*, booking: Booking, response: dict) -> None:
+    """Remember the creating request's answer, to replay it word for word."""
+    Booking.objects.filter(pk=booking.pk, idempotent_response__isnull=True).update(
+        idempotent_response=response
+    )
+
+
+# --- Confirm, cancel, extend -------------------------------------------------------
+
+
+def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booking:
+    """Held → confirmed: the held units become booked. Repeating it with the
+    same payment reference changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        if booking.status == CONFIRMED:
+            if booking.payment_reference != payment_reference:
+                raise PaymentReferenceMismatch()
+            return booking
+        expired = _expire_if_overdue(booking, actor, now)
+        if not expired:
+            if booking.status == EXPIRED:
+                raise HoldExpired()
+            if booking.status != HELD:
+                raise InvalidState(booking.status, "confirmed")
+            _transition(
+                [booking],
+                to_status=CONFIRMED,
+                source="held",
+                target="booked",
+                actor=actor,
+                now=now,
+                confirmed_at=now,
+                payment_reference=payment_reference,
+            )
+    if expired:
+        raise HoldExpired()
+    return booking
+
+
+def cancel_booking(*, booking: Booking, actor) -> Booking:
+    """Held → released, confirmed → cancelled; the units go back on sale.
+    Cancelling an ended booking changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        if _expire_if_overdue(booking, actor, now):
+            return booking
+        if booking.status == HELD:
+            _transition(
+                [booking],
+                to_status=RELEASED,
+                source="held",
+                target="available",
+                actor=actor,
+                now=now,
+                cancelled_at=now,
+            )
+        elif booking.status == CONFIRMED:
+            _transition(
+                [booking],
+                to_status=CANCELLED,
+                source="booked",
+                target="available",
+                actor=actor,
+                now=now,
+                cancelled_at=now,
+            )
+    return booking
+
+
+def extend_booking(*, booking: Booking, actor) -> Booking:
+    """Move `expires_at` to now plus the hold time, a limited number of times."""
+    now = timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        expired = _expire_if_overdue(booking, actor, now)
+        if not expired:
+            if booking.status == EXPIRED:
+                raise HoldExpired()
+            if booking.status != HELD:
+                raise InvalidState(booking.status, "extended")
+            limit = settings.HOLD_MAX_EXTENSIONS
+            if booking.extension_count >= limit:
+                raise ExtensionLimit(limit)
+            booking.expires_at = now + timedelta(seconds=settings.HOLD_TTL_SECONDS)
+            booking.extension_count = F("extension_count") + 1
+            booking.save(update_fields=["expires_at", "extension_count"])
+            booking.refresh_from_db(fields=["extension_count"])
+            BookingStatusChange.objects.create(
+                booking=booking,
+                from_status=HELD,
+                to_status=HELD,
+                actor=actor,
+                actor_kind=_actor_kind(actor, booking),
+                at=now,
+                note=f"extended until {booking.expires_at.isoformat()}",
+            )
+    if expired:
+        raise HoldExpired()
+    return booking
+
+
+# --- Expire ----------------------------------------------------------------------------
+
+
+def expire_bookings(*, booking_ids: Iterable[int], note: str = "", now=None) -> int:
+    """Expire the given bookings that are still held and overdue, in one
+    transaction; those another transaction has locked are skipped (it is
+    changing them). Returns how many it expired."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        batch = list(
+            Booking.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(booking_ids), status=HELD, expires_at__lte=now)
+            .order_by("pk")
+            .only("pk", "status", "customer_id")
+        )
+        _transition(
+            batch,
+            to_status=EXPIRED,
+            source="held",
+            target="available",
+            actor=None,
+            now=now,
+            note=note,
+            expired_at=now,
+        )
+    return len(batch)
+
+
+def expire_overdue_holds(*, batch_size: int | None = None, now=None) -> int:
+    """The sweep: expire every held booking whose `expires_at` has passed, in
+    batches of short transactions, skipping rows other transactions hold.
+    Single-flight: while one sweep runs, another returns at once."""
+    batch_size = batch_size or settings.EXPIRY_BATCH_SIZE
+    now = now or timezone.now()
+    try:
+        with locks.acquire(
+            locks.singleton_key("expiry-sweep"), wait=0, timeout=settings.EXPIRY_SWEEP_LOCK_SECONDS
+        ) as sweep_lock:
+            total = 0
+            while True:
+                candidates = list(
+                    Booking.objects.filter(status=HELD, expires_at__lte=now)
+                    .order_by("expires_at", "pk")
+                    .values_list("pk", flat=True)[:batch_size]
+                )
+                if not candidates:
+                    break
+                expired = expire_bookings(
+                    booking_ids=candidates, now=now, note="expired by the sweep"
+                )
+                total += expired
+                sweep_lock.refresh()
+                if expired == 0:
+                    break  # all of them are locked by others, who are changing them
+            return total
+    except locks.LockTimeout:
+        logger.info("expiry sweep skipped: another sweep is running")
+        return 0
+
+
+# --- Shared ----------------------------------------------------------------------------
+
+
+def _lock(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
+    if not booking.is_overdue(now):
+        return False
+    _transition(
+        [booking],
+        to_status=EXPIRED,
+        source="held",
+        target="available",
+        actor=actor,
+        now=now,
+        expired_at=now,
+        note="expired when it was next used",
+    )
+    return True
+
+
+def _actor_kind(actor, booking: Booking) -> str:
+    if actor is None:
+        return Actor.SYSTEM
+    if actor.is_staff and actor.pk != booking.customer_id:
+        return Actor.STAFF
+    return Actor.CUSTOMER
+
+
+def _transition(
+    bookings: list[Booking],
+    *,
+    to_status: str,
+    source: str,
+    target: str,
+    actor,
+    now: datetime,
+    note: str = "",
+    **fields,
+) -> None:
+    """Move locked bookings, all in the same status, to `to_status`, and their
+    units from the `source` counters to the `target` counters. The bookings'
+    rows are written first, the inventory rows last, so the inventory (which
+    every hold contends for) stays locked only for the end of the transaction."""
+    if not bookings:
+        return
+    ids = [booking.pk for booking in bookings]
+    Booking.objects.filter(pk__in=ids).update(status=to_status, **fields)
+    BookingStatusChange.objects.bulk_create(
+        BookingStatusChange(
+            booking_id=booking.pk,
+            from_status=booking.status,
+            to_status=to_status,
+            actor=actor,
+            actor_kind=_actor_kind(actor, booking),
+            at=now,
+            note=note,
+        )
+        for booking in bookings
+    )
+    for booking in bookings:
+        booking.status = to_status
+        for name, value in fields.items():
+            setattr(booking, name, value)
+
+    seat_moves = dict(
+        FlightInventory.objects.filter(booking_items__booking_id__in=ids)
+        .values("pk")
+        .annotate(n=Sum("booking_items__seats"))
+        .values_list("pk", "n")
+    )
+    room_moves = dict(
+        RoomNight.objects.filter(
+            room_type__booking_items__booking_id__in=ids,
+            date__gte=F("room_type__booking_items__check_in"),
+            date__lt=F("room_type__booking_items__check_out"),
+        )
+        .values("pk")
+        .annotate(n=Sum("room_type__booking_items__rooms"))
+        .values_list("pk", "n")
+    )
+    seats.lock_cabins_by_id(seat_moves)
+    rooms.lock_nights_by_id(room_moves)
+    seats.move_seats(seat_moves, source=source, target=target)
+    rooms.move_rooms(room_moves, source=source, target=target)
