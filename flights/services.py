@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from flights.models import FlightInventory
 
@@ -18,20 +18,13 @@ SEAT_STATES = ("available", "held", "booked")
 def lock_cabins(cabins: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
     """Lock the inventory rows of `(flight_id, cabin_class)` pairs, in primary
     key order; pairs that do not exist are simply missing from the result."""
-    pairs = set(cabins)
-    if not pairs:
+    condition = Q()
+    for flight_id, cabin_class in set(cabins):
+        condition |= Q(flight_id=flight_id, cabin_class=cabin_class)
+    if not condition:
         return {}
-    flight_ids = {flight_id for flight_id, _ in pairs}
-    rows = (
-        FlightInventory.objects.select_for_update(of=("self",))
-        .filter(flight_id__in=flight_ids)
-        .order_by("pk")
-    )
-    return {
-        (row.flight_id, row.cabin_class): row
-        for row in rows
-        if (row.flight_id, row.cabin_class) in pairs
-    }
+    rows = FlightInventory.objects.select_for_update().filter(condition).order_by("pk")
+    return {(row.flight_id, row.cabin_class): row for row in rows}
 
 
 def lock_cabins_by_id(ids: Iterable[int]) -> list[int]:
