@@ -68,8 +68,14 @@ TEMPLATES = [
 ]
 
 # --- PostgreSQL ---------------------------------------------------------------
+# The defaults are the servers scripts/services.sh starts (LOCAL_PG_PORT and
+# LOCAL_REDIS_PORT move them, e.g. to run two checkouts side by side).
+LOCAL_PG_PORT = env.int("LOCAL_PG_PORT", default=55432)
+LOCAL_REDIS_PORT = env.int("LOCAL_REDIS_PORT", default=56379)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://travel@127.0.0.1:55432/travel"),
+    "default": env.db(
+        "DATABASE_URL", default=f"postgres://travel@127.0.0.1:{LOCAL_PG_PORT}/travel"
+    ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -79,7 +85,7 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and locks on one DB number, the Celery broker on the next ---
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:56379/0")
+REDIS_URL = env("REDIS_URL", default=f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0")
 
 
 def _redis_db(url: str, offset: int) -> str:
