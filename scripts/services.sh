@@ -43,19 +43,18 @@ apt_install() {
 }
 
 cmd_deps() {
+    local uv=(uv)
     if ! command -v uv >/dev/null 2>&1; then
-        export PATH="$HOME/.local/bin:$PATH"
-    fi
-    if ! command -v uv >/dev/null 2>&1; then
-        log "bootstrapping uv with pip"
-        python3 -m pip install --quiet --user uv 2>/dev/null \
-            || python3 -m pip install --quiet --user --break-system-packages uv \
-            || python3 -m pip install --quiet uv
-        hash -r
-        command -v uv >/dev/null 2>&1 || export PATH="$(python3 -m site --user-base)/bin:$PATH"
+        uv=(python3 -m uv)
+        if ! python3 -m uv --version >/dev/null 2>&1; then
+            log "bootstrapping uv with pip"
+            python3 -m pip install --quiet --user uv 2>/dev/null \
+                || python3 -m pip install --quiet --user --break-system-packages uv 2>/dev/null \
+                || python3 -m pip install --quiet uv
+        fi
     fi
     log "installing Python dependencies (uv sync --frozen)"
-    (cd "$ROOT" && uv sync --frozen --quiet)
+    (cd "$ROOT" && "${uv[@]}" sync --frozen --quiet)
 }
 
 # --- PostgreSQL -------------------------------------------------------------
