@@ -97,6 +97,10 @@ class CabinView(GenericAPIView):
         },
     )
     def patch(self, request, flight_id: int, cabin_class: str):
+        if not FlightInventory.objects.filter(
+            flight_id=flight_id, cabin_class=cabin_class
+        ).exists():
+            raise Http404
         body = CabinChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
