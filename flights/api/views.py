@@ -4,6 +4,7 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
 from flights import selectors, services
@@ -26,7 +27,8 @@ def _flight_serializer_class(request):
 
 class FlightListView(GenericAPIView):
     permission_classes = [IsStaffOrReadOnly]
-    serializer_class = FlightSerializer
+    # What the browsable API and OPTIONS offer to post.
+    serializer_class = FlightCreateSerializer
 
     @extend_schema(
         summary="Search flights",
@@ -62,9 +64,8 @@ class FlightListView(GenericAPIView):
         return Response(StaffFlightSerializer(flight).data, status=status.HTTP_201_CREATED)
 
 
-class FlightDetailView(GenericAPIView):
+class FlightDetailView(APIView):
     permission_classes = [AllowAny]
-    serializer_class = FlightSerializer
 
     @extend_schema(summary="One flight", description=STAFF_NOTE, responses=FlightSerializer)
     def get(self, request, flight_id: int):
@@ -74,9 +75,8 @@ class FlightDetailView(GenericAPIView):
         return Response(_flight_serializer_class(request)(flight).data)
 
 
-class CabinView(GenericAPIView):
+class CabinView(APIView):
     permission_classes = [IsStaff]
-    serializer_class = CabinChangeSerializer
 
     @extend_schema(
         summary="Resize or reprice a cabin (staff)",

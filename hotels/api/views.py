@@ -4,6 +4,7 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
 from hotels import selectors, services
@@ -28,7 +29,8 @@ STAY_NOTE = (
 
 class HotelListView(GenericAPIView):
     permission_classes = [IsStaffOrReadOnly]
-    serializer_class = HotelSerializer
+    # What the browsable API and OPTIONS offer to post.
+    serializer_class = HotelCreateSerializer
 
     @extend_schema(
         summary="Search hotels",
@@ -63,9 +65,8 @@ class HotelListView(GenericAPIView):
         return Response(HotelSerializer(hotel).data, status=status.HTTP_201_CREATED)
 
 
-class HotelDetailView(GenericAPIView):
+class HotelDetailView(APIView):
     permission_classes = [AllowAny]
-    serializer_class = HotelSerializer
 
     @extend_schema(
         summary="One hotel, with every room type",
@@ -85,9 +86,8 @@ class HotelDetailView(GenericAPIView):
         return Response(serializer(hotel, context={"stay": stay}).data)
 
 
-class RoomTypeAvailabilityView(GenericAPIView):
+class RoomTypeAvailabilityView(APIView):
     permission_classes = [IsStaff]
-    serializer_class = AvailabilitySerializer
 
     @extend_schema(
         summary="Put a range of nights on sale (staff)",

@@ -97,3 +97,25 @@ def test_a_domain_error_carries_its_extra_fields(staff_client):
     )
     body = assert_error(response, 409, "capacity_below_committed")
     assert {"requested", "held", "booked"} <= set(body)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/flights/",
+        "/api/v1/flights/{flight}/",
+        "/api/v1/flights/{flight}/cabins/economy/",
+        "/api/v1/hotels/",
+        "/api/v1/hotels/{hotel}/",
+        "/api/v1/hotels/{hotel}/room-types/{room_type}/availability/",
+    ],
+)
+def test_options_answers_for_staff_without_a_server_error(staff_client, path):
+    from tests.factories import FlightInventoryFactory, RoomTypeFactory
+
+    cabin = FlightInventoryFactory()
+    room_type = RoomTypeFactory()
+    url = path.format(flight=cabin.flight_id, hotel=room_type.hotel_id, room_type=room_type.pk)
+    response = staff_client.options(url)
+    assert response.status_code == 200
+    assert response.json()["name"]
