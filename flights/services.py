@@ -1,10 +1,15 @@
 """Every write to flights and their seat counters."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TypedDict
 
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
-from flights.models import FlightInventory
+from config.exceptions import CapacityBelowCommitted, ValidationFailed
+from flights.models import Flight, FlightInventory
 
 # --- Seat counters, for the bookings app ---------------------------------------------
 #
@@ -54,3 +59,94 @@ def move_seats(seats_by_row: Mapping[int, int], *, source: str, target: str) -> 
             f"{target}_seats": F(f"{target}_seats") + amount,
         }
     )
+
+
+# --- Flights and their cabins, for staff -----------------------------------------------
+
+
+class CabinSpec(TypedDict):
+    cabin_class: str
+    total_seats: int
+    price: Decimal
+    currency: str
+
+
+def create_flight(
+    *,
+    flight_number: str,
+    origin: str,
+    destination: str,
+    departure_at: datetime,
+    arrival_at: datetime,
+    cabins: Sequence[CabinSpec],
+) -> Flight:
+    """A flight with all its cabins on sale, or nothing (a flight number is
+    unique per UTC departure date; a concurrent twin loses on the constraint)."""
+    try:
+        with transaction.atomic():
+            flight = Flight(
+                flight_number=flight_number,
+                origin=origin,
+                destination=destination,
+                departure_at=departure_at,
+                arrival_at=arrival_at,
+            )
+            flight.save()
+            FlightInventory.objects.bulk_create(
+                FlightInventory(
+                    flight=flight,
+                    cabin_class=cabin["cabin_class"],
+                    total_seats=cabin["total_seats"],
+                    available_seats=cabin["total_seats"],
+                    price=cabin["price"],
+                    currency=cabin["currency"],
+                )
+                for cabin in cabins
+            )
+    except IntegrityError as exc:
+        if "flight_number_unique_per_day" not in str(exc):
+            raise
+        raise ValidationFailed(
+            [
+                {
+                    "field": "flight_number",
+                    "code": "duplicate",
+                    "detail": "This flight number already departs on that date.",
+                }
+            ]
+        ) from exc
+    return flight
+
+
+def change_cabin(
+    *,
+    flight_id: int,
+    cabin_class: str,
+    total_seats: int | None = None,
+    price: Decimal | None = None,
+) -> FlightInventory:
+    """Resize a cabin or reprice it. Seats already held or booked stay theirs:
+    the new total may not go below them (409), and what is left is available.
+    Raises FlightInventory.DoesNotExist for a cabin the flight does not have."""
+    with transaction.atomic():
+        cabin = FlightInventory.objects.select_for_update().get(
+            flight_id=flight_id, cabin_class=cabin_class
+        )
+        changes = {}
+        if total_seats is not None:
+            if total_seats < cabin.committed_seats:
+                raise CapacityBelowCommitted(
+                    f"{cabin.committed_seats} seats are held or booked; "
+                    f"the cabin cannot shrink to {total_seats}.",
+                    requested=total_seats,
+                    held=cabin.held_seats,
+                    booked=cabin.booked_seats,
+                )
+            changes["total_seats"] = total_seats
+            changes["available_seats"] = Value(total_seats) - F("held_seats") - F("booked_seats")
+        if price is not None:
+            changes["price"] = price
+        if changes:
+            FlightInventory.objects.filter(pk=cabin.pk).update(**changes)
+            cabin.refresh_from_db()
+    return cabin

@@ -42,3 +42,32 @@ class StrictDateField(serializers.DateField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 JSON string; a naive time is read as UTC (the API's zone)."""
+
+    default_error_messages = {"invalid": "An ISO 8601 date-time as a JSON string is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RejectUnknownFieldsMixin:
+    """A write body with a field the endpoint does not know is a 400 on that
+    field, instead of silently ignoring what the caller thought it changed."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key: [serializers.ErrorDetail("This field is not known.", "unknown_field")]
+                        for key in unknown
+                    }
+                )
+        return super().to_internal_value(data)

@@ -1,0 +1,112 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
+from flights import selectors, services
+from flights.api.serializers import (
+    CabinChangeSerializer,
+    FlightCreateSerializer,
+    FlightSearchSerializer,
+    FlightSerializer,
+    StaffCabinSerializer,
+    StaffFlightSerializer,
+)
+from flights.models import CabinClass, FlightInventory
+
+STAFF_NOTE = "Staff also see `held_seats` and `booked_seats` on each cabin."
+
+
+def _flight_serializer_class(request):
+    return StaffFlightSerializer if is_staff_request(request) else FlightSerializer
+
+
+class FlightListView(GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+    # What the browsable API and OPTIONS offer to post.
+    serializer_class = FlightCreateSerializer
+
+    @extend_schema(
+        summary="Search flights",
+        description=STAFF_NOTE,
+        parameters=[FlightSearchSerializer],
+        responses=FlightSerializer(many=True),
+    )
+    def get(self, request):
+        query = FlightSearchSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        flights = selectors.search_flights(
+            origin=filters.get("origin"),
+            destination=filters.get("destination"),
+            departure_date=filters.get("date"),
+            cabin_class=filters.get("cabin_class"),
+            seats=filters.get("seats"),
+        )
+        page = self.paginate_queryset(flights)
+        data = _flight_serializer_class(request)(page, many=True).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Create a flight with its cabins (staff)",
+        request=FlightCreateSerializer,
+        responses={201: StaffFlightSerializer},
+    )
+    def post(self, request):
+        body = FlightCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        flight = services.create_flight(**body.validated_data)
+        flight = selectors.get_flight(flight_id=flight.pk)
+        return Response(StaffFlightSerializer(flight).data, status=status.HTTP_201_CREATED)
+
+
+class FlightDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="One flight", description=STAFF_NOTE, responses=FlightSerializer)
+    def get(self, request, flight_id: int):
+        flight = selectors.get_flight(flight_id=flight_id)
+        if flight is None:
+            raise Http404
+        return Response(_flight_serializer_class(request)(flight).data)
+
+
+class CabinView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Resize or reprice a cabin (staff)",
+        parameters=[
+            OpenApiParameter(
+                "cabin_class",
+                str,
+                OpenApiParameter.PATH,
+                enum=CabinClass.values,
+            )
+        ],
+        request=CabinChangeSerializer,
+        responses={
+            200: StaffCabinSerializer,
+            409: OpenApiResponse(
+                description="`capacity_below_committed`: fewer seats than held + booked."
+            ),
+        },
+    )
+    def patch(self, request, flight_id: int, cabin_class: str):
+        if not FlightInventory.objects.filter(
+            flight_id=flight_id, cabin_class=cabin_class
+        ).exists():
+            raise Http404
+        body = CabinChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            cabin = services.change_cabin(
+                flight_id=flight_id, cabin_class=cabin_class, **body.validated_data
+            )
+        except FlightInventory.DoesNotExist as exc:
+            raise Http404 from exc
+        return Response(StaffCabinSerializer(cabin).data)

@@ -1,0 +1,224 @@
+from datetime import timedelta
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from config.api.fields import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
+from hotels.models import MAX_ROOMS, Hotel, RoomType
+from hotels.selectors import Stay
+from hotels.services import MAX_AVAILABILITY_NIGHTS
+
+CURRENCY_CODE = RegexValidator(r"^[A-Z]{3}\Z", "A currency is an ISO 4217 code: three capitals.")
+ROOM_TYPE_CODE = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z", "A code is letters, digits, '-' and '_'."
+)
+MAX_ROOM_TYPES = 50
+MAX_GUESTS = 50
+# A stay to look up spans at most as many nights as staff can set at once.
+MAX_STAY_NIGHTS = MAX_AVAILABILITY_NIGHTS
+
+
+# --- Output --------------------------------------------------------------------------
+
+
+class RoomTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RoomType
+        fields = ["id", "code", "name", "max_guests"]
+        read_only_fields = fields
+
+
+class StayRoomTypeSerializer(RoomTypeSerializer):
+    """A room type with the availability and price of the stay asked for."""
+
+    available_rooms = serializers.IntegerField(read_only=True)
+    total_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    currency = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta(RoomTypeSerializer.Meta):
+        fields = [*RoomTypeSerializer.Meta.fields, "available_rooms", "total_price", "currency"]
+        read_only_fields = fields
+
+
+class NightSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    total_rooms = serializers.IntegerField()
+    available_rooms = serializers.IntegerField()
+    held_rooms = serializers.IntegerField()
+    booked_rooms = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+
+
+class StaffStayRoomTypeSerializer(StayRoomTypeSerializer):
+    """Staff also see each night of the stay; a night never put on sale shows
+    0 rooms and no price."""
+
+    nights = serializers.SerializerMethodField()
+
+    class Meta(StayRoomTypeSerializer.Meta):
+        fields = [*StayRoomTypeSerializer.Meta.fields, "nights"]
+        read_only_fields = fields
+
+    def get_nights(self, room_type) -> list[dict]:
+        stay: Stay = self.context["stay"]
+        on_sale = {night.date: night for night in room_type.stay_nights}
+        nights = []
+        for offset in range(stay.nights):
+            day = stay.check_in + timedelta(days=offset)
+            night = on_sale.get(day)
+            nights.append(
+                {
+                    "date": day,
+                    "total_rooms": night.total_rooms if night else 0,
+                    "available_rooms": night.available_rooms if night else 0,
+                    "held_rooms": night.held_rooms if night else 0,
+                    "booked_rooms": night.booked_rooms if night else 0,
+                    "price": night.price if night else None,
+                    "currency": night.currency if night else None,
+                }
+            )
+        return NightSerializer(nights, many=True).data
+
+
+class HotelSerializer(serializers.ModelSerializer):
+    room_types = RoomTypeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Hotel
+        fields = ["id", "name", "city", "address", "room_types"]
+        read_only_fields = fields
+
+
+class StayHotelSerializer(HotelSerializer):
+    room_types = StayRoomTypeSerializer(many=True, read_only=True)
+
+
+class StaffStayHotelSerializer(HotelSerializer):
+    room_types = StaffStayRoomTypeSerializer(many=True, read_only=True)
+
+
+def hotel_serializer_class(*, stay: Stay | None, staff: bool) -> type[HotelSerializer]:
+    if stay is None:
+        return HotelSerializer
+    return StaffStayHotelSerializer if staff else StayHotelSerializer
+
+
+# --- Input ---------------------------------------------------------------------------
+
+
+class StaySearchSerializer(serializers.Serializer):
+    """The stay of a query string: `check_in` and `check_out` together, and
+    optionally `rooms` (default 1)."""
+
+    check_in = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    check_out = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"], help_text="Exclusive: the departure day."
+    )
+    rooms = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ROOMS)
+
+    def validate(self, attrs):
+        check_in, check_out = attrs.get("check_in"), attrs.get("check_out")
+        if check_in is None and check_out is None:
+            if "rooms" in attrs:
+                raise serializers.ValidationError(
+                    {"check_in": [serializers.ErrorDetail("Give a stay for rooms.", "required")]}
+                )
+            return attrs
+        if check_in is None or check_out is None:
+            missing = "check_in" if check_in is None else "check_out"
+            raise serializers.ValidationError(
+                {
+                    missing: [
+                        serializers.ErrorDetail(
+                            "check_in and check_out are given together.", "required"
+                        )
+                    ]
+                }
+            )
+        nights = (check_out - check_in).days
+        if nights < 1 or nights > MAX_STAY_NIGHTS:
+            raise serializers.ValidationError(
+                {
+                    "check_out": [
+                        serializers.ErrorDetail(
+                            f"check_out must be 1 to {MAX_STAY_NIGHTS} days after check_in.",
+                            "invalid_range",
+                        )
+                    ]
+                }
+            )
+        return attrs
+
+    def stay(self) -> Stay | None:
+        data = self.validated_data
+        if "check_in" not in data:
+            return None
+        return Stay(
+            check_in=data["check_in"], check_out=data["check_out"], rooms=data.get("rooms", 1)
+        )
+
+
+class HotelSearchSerializer(StaySearchSerializer):
+    city = serializers.CharField(required=False, max_length=100)
+
+
+class RoomTypeCreateSerializer(serializers.Serializer):
+    code = StrictCharField(max_length=20, validators=[ROOM_TYPE_CODE])
+    name = StrictCharField(max_length=100)
+    max_guests = StrictIntegerField(min_value=1, max_value=MAX_GUESTS)
+
+
+class HotelCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    city = StrictCharField(max_length=100)
+    address = StrictCharField(max_length=300)
+    room_types = RoomTypeCreateSerializer(many=True, min_length=1, max_length=MAX_ROOM_TYPES)
+
+    def validate_room_types(self, room_types):
+        errors: list[dict] = [{} for _ in room_types]
+        seen: set[str] = set()
+        for index, room_type in enumerate(room_types):
+            if room_type["code"] in seen:
+                errors[index]["code"] = [
+                    serializers.ErrorDetail("This code is given twice.", "duplicate")
+                ]
+            seen.add(room_type["code"])
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return room_types
+
+
+class AvailabilitySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    start = StrictDateField()
+    end = StrictDateField(help_text="Exclusive: the last night set is the day before.")
+    total_rooms = StrictIntegerField(min_value=0, max_value=MAX_ROOMS)
+    price = StrictDecimalField(max_digits=10, decimal_places=2, min_value=0)
+    currency = StrictCharField(validators=[CURRENCY_CODE])
+
+    def validate(self, attrs):
+        nights = (attrs["end"] - attrs["start"]).days
+        if nights < 1 or nights > MAX_AVAILABILITY_NIGHTS:
+            raise serializers.ValidationError(
+                {
+                    "end": [
+                        serializers.ErrorDetail(
+                            f"end must be 1 to {MAX_AVAILABILITY_NIGHTS} days after start.",
+                            "invalid_range",
+                        )
+                    ]
+                }
+            )
+        return attrs
+
+
+class AvailabilitySetSerializer(serializers.Serializer):
+    nights = serializers.IntegerField(help_text="How many nights were set.")

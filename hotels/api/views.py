@@ -1,0 +1,111 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
+from hotels import selectors, services
+from hotels.api.serializers import (
+    AvailabilitySerializer,
+    AvailabilitySetSerializer,
+    HotelCreateSerializer,
+    HotelSearchSerializer,
+    HotelSerializer,
+    StayHotelSerializer,
+    StaySearchSerializer,
+    hotel_serializer_class,
+)
+from hotels.models import RoomType
+
+STAY_NOTE = (
+    "With `check_in` and `check_out` (and `rooms`, default 1) each room type adds "
+    "`available_rooms`, `total_price` and `currency` for that stay; staff also get "
+    "its `nights`."
+)
+
+
+class HotelListView(GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+    # What the browsable API and OPTIONS offer to post.
+    serializer_class = HotelCreateSerializer
+
+    @extend_schema(
+        summary="Search hotels",
+        description="With a stay, only hotels with a room type that has `rooms` rooms free "
+        "on every night, listing those room types. " + STAY_NOTE,
+        parameters=[HotelSearchSerializer],
+        responses=StayHotelSerializer(many=True),
+    )
+    def get(self, request):
+        query = HotelSearchSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stay = query.stay()
+        staff = is_staff_request(request)
+        hotels = selectors.search_hotels(
+            city=query.validated_data.get("city"), stay=stay, with_nights=staff
+        )
+        page = self.paginate_queryset(hotels)
+        serializer = hotel_serializer_class(stay=stay, staff=staff)
+        data = serializer(page, many=True, context={"stay": stay}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Create a hotel with its room types (staff)",
+        request=HotelCreateSerializer,
+        responses={201: HotelSerializer},
+    )
+    def post(self, request):
+        body = HotelCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        hotel = services.create_hotel(**body.validated_data)
+        hotel = selectors.get_hotel(hotel_id=hotel.pk)
+        return Response(HotelSerializer(hotel).data, status=status.HTTP_201_CREATED)
+
+
+class HotelDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="One hotel, with every room type",
+        description=STAY_NOTE,
+        parameters=[StaySearchSerializer],
+        responses=StayHotelSerializer,
+    )
+    def get(self, request, hotel_id: int):
+        query = StaySearchSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stay = query.stay()
+        staff = is_staff_request(request)
+        hotel = selectors.get_hotel(hotel_id=hotel_id, stay=stay, with_nights=staff)
+        if hotel is None:
+            raise Http404
+        serializer = hotel_serializer_class(stay=stay, staff=staff)
+        return Response(serializer(hotel, context={"stay": stay}).data)
+
+
+class RoomTypeAvailabilityView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Put a range of nights on sale (staff)",
+        description="Sets every night in `[start, end)`; all or nothing.",
+        request=AvailabilitySerializer,
+        responses={
+            200: AvailabilitySetSerializer,
+            409: OpenApiResponse(
+                description="`capacity_below_committed`: a night has more rooms held or "
+                "booked than `total_rooms`; no night changed."
+            ),
+        },
+    )
+    def put(self, request, hotel_id: int, room_type_id: int):
+        room_type = RoomType.objects.filter(pk=room_type_id, hotel_id=hotel_id).first()
+        if room_type is None:
+            raise Http404
+        body = AvailabilitySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        nights = services.set_room_availability(room_type=room_type, **body.validated_data)
+        return Response({"nights": nights})

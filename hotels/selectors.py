@@ -1,0 +1,125 @@
+"""Reads of hotels: search and a stay's availability and price per room type,
+computed in the database (one aggregate row per room type, never a loop over
+nights)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from hotels.models import Hotel, RoomNight, RoomType
+
+
+@dataclass(frozen=True)
+class Stay:
+    """Nights `[check_in, check_out)` for `rooms` rooms."""
+
+    check_in: date
+    check_out: date
+    rooms: int = 1
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+    def night_filter(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}date__gte": self.check_in, f"{prefix}date__lt": self.check_out})
+
+
+def room_types_for_stay(stay: Stay) -> QuerySet[RoomType]:
+    """Room types annotated with the stay: `available_rooms` (the fewest free
+    rooms over its nights, 0 when a night was never put on sale), `total_price`
+    (sum of nightly prices times rooms, None unless every night is on sale) and
+    `currency`."""
+    in_stay = stay.night_filter("nights__")
+    every_night_on_sale = Q(nights_on_sale=stay.nights)
+    return RoomType.objects.annotate(
+        nights_on_sale=Count("nights", filter=in_stay),
+        fewest_free=Min("nights__available_rooms", filter=in_stay),
+        stay_price=Sum("nights__price", filter=in_stay),
+        currency=Max("nights__currency", filter=in_stay),
+    ).annotate(
+        available_rooms=Case(
+            When(every_night_on_sale, then=Coalesce(F("fewest_free"), 0)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        total_price=Case(
+            When(every_night_on_sale, then=F("stay_price") * Value(stay.rooms)),
+            default=None,
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ),
+    )
+
+
+def _fitting_room_types(stay: Stay) -> QuerySet[RoomNight]:
+    """Per room type, the nights of the stay with enough free rooms; a room
+    type fits when that is every night."""
+    return (
+        RoomNight.objects.filter(stay.night_filter(), available_rooms__gte=stay.rooms)
+        .values("room_type")
+        .annotate(fitting_nights=Count("pk"))
+        .filter(fitting_nights=stay.nights)
+    )
+
+
+def _room_types(stay: Stay | None, *, only_fitting: bool, with_nights: bool) -> Prefetch:
+    if stay is None:
+        return Prefetch("room_types", queryset=RoomType.objects.order_by("pk"))
+    room_types = room_types_for_stay(stay).order_by("pk")
+    if only_fitting:
+        room_types = room_types.filter(available_rooms__gte=stay.rooms)
+    if with_nights:
+        room_types = room_types.prefetch_related(
+            Prefetch(
+                "nights",
+                queryset=RoomNight.objects.filter(stay.night_filter()).order_by("date"),
+                to_attr="stay_nights",
+            )
+        )
+    return Prefetch("room_types", queryset=room_types)
+
+
+def search_hotels(
+    *, city: str | None = None, stay: Stay | None = None, with_nights: bool = False
+) -> QuerySet[Hotel]:
+    """Hotels by city (any case). With a stay, only hotels with a room type
+    that has `stay.rooms` rooms free on every night, listing only such room
+    types. `with_nights` adds each room type's nights (for staff)."""
+    hotels = Hotel.objects.all()
+    if city:
+        hotels = hotels.filter(city__iexact=city)
+    if stay is not None:
+        fitting = _fitting_room_types(stay).filter(room_type__hotel=OuterRef("pk"))
+        hotels = hotels.filter(Exists(fitting))
+    return hotels.order_by("city", "name", "pk").prefetch_related(
+        _room_types(stay, only_fitting=True, with_nights=with_nights)
+    )
+
+
+def get_hotel(
+    *, hotel_id: int, stay: Stay | None = None, with_nights: bool = False
+) -> Hotel | None:
+    """One hotel with every room type (annotated with the stay, if any)."""
+    return (
+        Hotel.objects.filter(pk=hotel_id)
+        .prefetch_related(_room_types(stay, only_fitting=False, with_nights=with_nights))
+        .first()
+    )

@@ -1,0 +1,90 @@
+"""seed_demo: a realistic demo set, safe to run twice."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from rest_framework.authtoken.models import Token
+
+from flights.models import Flight, FlightInventory
+from flights.services import move_seats
+from hotels.models import Hotel, RoomNight, RoomType
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", force=True, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Flight, FlightInventory, Hotel, RoomType, RoomNight, get_user_model(), Token)
+    }
+
+
+def test_seed_creates_a_realistic_demo_set():
+    seed()
+    assert 30 <= Flight.objects.count() <= 120
+    cabins_per_flight = Flight.objects.annotate(n=Count("cabins")).values_list("n", flat=True)
+    assert set(cabins_per_flight) <= {2, 3, 4}
+    for flight in Flight.objects.prefetch_related("cabins"):
+        assert flight.origin != flight.destination
+        assert flight.arrival_at > flight.departure_at
+        assert len({cabin.currency for cabin in flight.cabins.all()}) == 1
+    assert Hotel.objects.count() >= 5
+    assert set(
+        RoomType.objects.values_list("hotel").annotate(n=Count("pk")).values_list("n", flat=True)
+    ) <= {2, 3}
+    assert RoomNight.objects.values("date").distinct().count() == 90
+    assert (
+        RoomNight.objects.filter(held_rooms=0, booked_rooms=0).count() == RoomNight.objects.count()
+    )
+
+
+def test_seed_prints_working_logins():
+    output = seed()
+    staff = authenticate(username="staff", password="staff-demo-pass")
+    customer = authenticate(username="customer", password="customer-demo-pass")
+    assert staff.is_staff and staff.is_superuser
+    assert not customer.is_staff and not customer.is_superuser
+    for user, password in ((staff, "staff-demo-pass"), (customer, "customer-demo-pass")):
+        assert password in output
+        assert Token.objects.get(user=user).key in output
+
+
+def test_seed_twice_changes_nothing():
+    seed()
+    cabin = FlightInventory.objects.first()
+    move_seats({cabin.pk: 2}, source="available", target="held")
+    before = counts()
+    snapshot = list(FlightInventory.objects.order_by("pk").values())
+    output = seed()
+    assert counts() == before
+    # A hold made in between is not reset by the second run.
+    assert list(FlightInventory.objects.order_by("pk").values()) == snapshot
+    assert "0 new flights" in output
+
+
+def test_seed_restores_the_printed_passwords():
+    seed()
+    staff = get_user_model().objects.get(username="staff")
+    staff.set_password("changed-by-someone")
+    staff.is_superuser = False
+    staff.save()
+    seed()
+    staff = authenticate(username="staff", password="staff-demo-pass")
+    assert staff is not None and staff.is_superuser
+
+
+def test_seed_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not Flight.objects.exists()
+    assert not get_user_model().objects.exists()
