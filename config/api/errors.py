@@ -24,7 +24,6 @@ _CODES = {
     exceptions.NotFound: "not_found",
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
-    exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
 }
 
@@ -75,6 +74,18 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        # API.md: every body is JSON; anything else is a malformed request.
+        exc = exceptions.ValidationError(
+            {
+                "non_field_errors": [
+                    exceptions.ErrorDetail(
+                        "The body must be JSON (Content-Type: application/json).",
+                        code="unsupported_media_type",
+                    )
+                ]
+            }
+        )
     elif isinstance(exc, _UNAVAILABLE) or (
         isinstance(exc, DatabaseError) and _is_connection_problem(exc)
     ):

@@ -40,11 +40,16 @@ def test_a_nested_non_field_error_takes_its_parents_path():
         "/api/v1/nothing/",
         "/api/v2/flights/",
         "/api/v1/flights/1/../../",
-        "/api/v1/bookings/ÄÖ%20/",
+        "/api/v1/flights/ÄÖ%20/",
     ],
 )
 def test_unknown_api_urls_are_a_json_404(api_client, path):
     assert_error(api_client.get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize("reference", ["ÄÖ%20", "..%2F..", "%00", "A" * 100, "abc 12"])
+def test_odd_booking_references_are_a_json_404(customer_client, reference):
+    assert_error(customer_client.get(f"/api/v1/bookings/{reference}/"), 404, "not_found")
 
 
 def test_a_405_names_the_method(staff_client):
@@ -67,9 +72,10 @@ def test_nan_in_json_is_refused(staff_client):
     assert_validation_error(response)
 
 
-def test_an_unsupported_content_type_is_a_json_415(staff_client):
+def test_a_body_that_is_not_json_is_a_400(staff_client):
     response = staff_client.post("/api/v1/hotels/", "<hotel/>", content_type="application/xml")
-    assert_error(response, 415, "unsupported_media_type")
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"][0]["code"] == "unsupported_media_type"
 
 
 def test_a_customer_on_a_staff_endpoint_is_403(customer_client):
