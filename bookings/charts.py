@@ -106,12 +106,15 @@ def stacked_bars(
 
 
 def _nice_ceiling(value: int) -> int:
-    """The axis top: an even number under 10 (the half-way gridline stays a
-    whole number), else the smallest 1, 2 or 5 × 10^k at or above `value`."""
-    if value < 10:
-        return max(2, value + value % 2)
+    """The axis top: the first round number at or above `value` whose half
+    (the middle gridline) is a whole number too."""
+    if value <= 2:
+        return 2
     magnitude = 10 ** int(log10(value))
-    return next(step * magnitude for step in (1, 2, 5, 10) if step * magnitude >= value)
+    candidates = (round(step * magnitude, 6) for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10))
+    return next(
+        int(c) for c in candidates if c >= value and c == int(c) and int(c) % 2 == 0
+    )  # 10 × magnitude always qualifies
 
 
 def _n(value: float) -> str:
