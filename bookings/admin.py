@@ -99,9 +99,10 @@ class BookingAdmin(admin.ModelAdmin):
         "customer__last_name",
         "customer__email",
     ]
-    # Counting a year of bookings for "N total" on every filtered page is not
-    # worth its cost.
+    # Counting a year of bookings for "N total" on every filtered page, or for
+    # every filter choice (facets), is not worth its cost.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     fields = [
         "reference",
         "customer",

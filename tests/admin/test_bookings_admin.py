@@ -125,6 +125,10 @@ def test_changelist_costs_the_same_queries_for_3_or_30_bookings(superuser):
     many = queries_with(30)
     assert few == many
     assert many <= 8
+    # Facets (a count per filter choice) stay off, even when asked for.
+    with CaptureQueriesContext(connection) as captured:
+        client.get(CHANGELIST, {"_facets": "True"})
+    assert len(captured) == many
 
 
 # --- Nothing is edited by hand --------------------------------------------------------

@@ -3,7 +3,8 @@ Playwright for Python against the app served by `live_server`.
 
 A booking agent logs in, releases a hold from the bookings list with the
 action, opens the operations dashboard from the admin index, and a screenshot
-of the dashboard is saved to artifacts/dashboard.png. CI installs chromium
+of the dashboard is saved to artifacts/dashboard.png (and one of the bookings
+list after the action to artifacts/bookings.png). CI installs chromium
 (`scripts/services.sh browser`); without it the test is skipped.
 
 Database work happens before the browser starts and after it stops: the
@@ -120,6 +121,7 @@ def test_an_agent_releases_a_hold_and_opens_the_dashboard(live_server):
             )
             row = page.locator("#result_list tr", has_text=target.reference)
             expect(row).to_contain_text("Released")
+            page.screenshot(path=str(ARTIFACTS / "bookings.png"))
 
             page.goto(f"{live_server.url}/admin/")
             page.click("text=Operations dashboard")
