@@ -15,7 +15,7 @@ def bookings_visible_to(user, *, status: str | None = None) -> QuerySet[Booking]
     """The customer's own bookings; every booking for staff."""
     bookings = Booking.objects.all() if user.is_staff else Booking.objects.filter(customer=user)
     if status:
-        bookings = bookings.filter(_status_condition(status))
+        bookings = bookings.filter(effective_status_condition(status))
     return bookings.select_related("customer").prefetch_related(
         Prefetch(
             "flight_items",
@@ -25,7 +25,8 @@ def bookings_visible_to(user, *, status: str | None = None) -> QuerySet[Booking]
     )
 
 
-def _status_condition(status: str) -> Q:
+def effective_status_condition(status: str) -> Q:
+    """Bookings whose status reads as `status`, an overdue hold as expired."""
     now = timezone.now()
     if status == BookingStatus.HELD:
         return Q(status=BookingStatus.HELD, expires_at__gt=now)

@@ -8,6 +8,8 @@
 #                                     notes in STATE what this call started
 #   scripts/services.sh down [STATE]  stops what STATE says was started (without
 #                                     STATE: the servers running from .data/)
+#   scripts/services.sh browser       Debian's chromium for the browser tests
+#                                     (as root; otherwise those tests are skipped)
 #
 # The servers keep their data under .data/ in the checkout (ignored by git)
 # and listen on 127.0.0.1 only, on ports the settings' defaults point at, so
@@ -161,12 +163,25 @@ redis_down() {
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
 
+# --- Chromium, for the browser tests (tests/admin/test_browser.py) --------------
+
+cmd_browser() {
+    if [ -x /usr/bin/chromium ]; then return; fi
+    if ! is_root || ! command -v apt-get >/dev/null; then
+        log "no /usr/bin/chromium and no way to install it here: the browser tests will be skipped"
+        return
+    fi
+    # Without recommends, chromium comes without any font to draw text with.
+    apt_install chromium fonts-liberation
+}
+
 all_local_servers() {
     printf 'postgres %s\nredis %s\n' "$(pg_data_dir)" "$REDIS_PORT"
 }
 
 case "${1:-}" in
     deps) cmd_deps ;;
+    browser) cmd_browser ;;
     up)
         mkdir -p "$DATA"
         STATE="${2:-/dev/null}"
@@ -179,5 +194,5 @@ case "${1:-}" in
         redis_down
         pg_down
         ;;
-    *) die "usage: $0 deps|up|down" ;;
+    *) die "usage: $0 deps|up|down|browser" ;;
 esac

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh deps
+scripts/services.sh browser
 state="$(mktemp)"
 trap 'scripts/services.sh down "$state"; rm -f "$state"' EXIT
 scripts/services.sh up "$state"

@@ -1,0 +1,278 @@
+"""Reads for the staff operations dashboard.
+
+Each figure is one aggregate query (Sum/Count with filters, grouped by day or
+hour in the database), so the page costs the same number of queries with a
+day of data or a year of it. Times are UTC; "today" is the UTC date.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.apps import apps
+from django.db.models import Count, F, Max, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncHour
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
+from flights.models import FlightInventory
+from hotels.models import RoomNight
+from locking import metrics
+
+HORIZON_DAYS = 30
+EXPIRING_SOON = timedelta(minutes=5)
+CONVERSION_WINDOW = timedelta(hours=24)
+HOURS_OF_HOLDS = 24
+
+HELD, CONFIRMED = BookingStatus.HELD, BookingStatus.CONFIRMED
+
+
+@dataclass(frozen=True)
+class Units:
+    """Seats or rooms: the capacity and where it is."""
+
+    total: int = 0
+    available: int = 0
+    held: int = 0
+    booked: int = 0
+
+
+@dataclass(frozen=True)
+class InventoryFigures:
+    today: Units
+    horizon: Units  # today and the next HORIZON_DAYS - 1 days
+    by_day: list[tuple[date, Units]]  # every day of the horizon, empty days as zeros
+
+
+@dataclass(frozen=True)
+class HoldFigures:
+    active: int
+    expiring_soon: int  # active, and expiring within EXPIRING_SOON
+    overdue: int  # past expires_at, still `held` until the sweep or next use
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Bookings created in the window, by what became of them."""
+
+    created: int
+    confirmed: int  # ever confirmed, including those cancelled since
+    cancelled: int
+    released: int
+    expired: int
+    still_held: int
+
+    @property
+    def decided(self) -> int:
+        return self.created - self.still_held
+
+    @property
+    def rate_decided(self) -> float | None:
+        """Confirmed among the holds that have left `held`."""
+        return self.confirmed / self.decided if self.decided else None
+
+    @property
+    def rate_overall(self) -> float | None:
+        """Confirmed among every hold created in the window."""
+        return self.confirmed / self.created if self.created else None
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    at: datetime | None
+    expired: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    at: datetime | None
+    drift: int | None
+
+
+@dataclass(frozen=True)
+class LockTimeouts:
+    recent: dict[str, int] | None  # every process, last 24 hours (None: Redis unreachable)
+    this_process: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    now: datetime
+    seats: InventoryFigures
+    rooms: InventoryFigures
+    holds: HoldFigures
+    conversion: Conversion
+    holds_per_hour: list[tuple[datetime, int]]
+    sweep: SweepReport | None
+    lock_timeouts: LockTimeouts
+    reconcile: ReconcileReport | None
+
+
+def dashboard(now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    today = now.date()
+    return Dashboard(
+        now=now,
+        seats=seat_figures(today),
+        rooms=room_figures(today),
+        holds=hold_figures(now),
+        conversion=conversion(now),
+        holds_per_hour=holds_per_hour(now),
+        sweep=last_sweep(),
+        lock_timeouts=lock_timeouts(now),
+        reconcile=last_reconcile(),
+    )
+
+
+# --- Inventory ------------------------------------------------------------------------
+
+
+def seat_figures(today: date, days: int = HORIZON_DAYS) -> InventoryFigures:
+    """Seats of the flights departing (UTC date) today and in the next days."""
+    return _inventory_figures(
+        FlightInventory.objects.all(), "flight__departure_date", "seats", today, days
+    )
+
+
+def room_figures(today: date, days: int = HORIZON_DAYS) -> InventoryFigures:
+    """Room-nights of tonight and the next nights."""
+    return _inventory_figures(RoomNight.objects.all(), "date", "rooms", today, days)
+
+
+def _inventory_figures(rows, day_field: str, unit: str, today: date, days: int):
+    end = today + timedelta(days=days)
+    window = rows.filter(**{f"{day_field}__gte": today, f"{day_field}__lt": end})
+    states = ("total", "available", "held", "booked")
+
+    on_today = Q(**{day_field: today})
+    totals = window.aggregate(
+        **{f"today_{s}": Coalesce(Sum(f"{s}_{unit}", filter=on_today), 0) for s in states},
+        **{f"horizon_{s}": Coalesce(Sum(f"{s}_{unit}"), 0) for s in states},
+    )
+    per_day = {
+        row["day"]: Units(**{s: row[s] for s in states})
+        for row in window.values(day=F(day_field))
+        .annotate(**{s: Sum(f"{s}_{unit}") for s in states})
+        .order_by("day")
+    }
+    return InventoryFigures(
+        today=Units(**{s: totals[f"today_{s}"] for s in states}),
+        horizon=Units(**{s: totals[f"horizon_{s}"] for s in states}),
+        by_day=[
+            (day, per_day.get(day, Units()))
+            for day in (today + timedelta(days=i) for i in range(days))
+        ],
+    )
+
+
+# --- Holds ----------------------------------------------------------------------------
+
+
+def hold_figures(now: datetime) -> HoldFigures:
+    soon = now + EXPIRING_SOON
+    figures = Booking.objects.filter(status=HELD).aggregate(
+        active=Count("pk", filter=Q(expires_at__gt=now)),
+        expiring_soon=Count("pk", filter=Q(expires_at__gt=now, expires_at__lte=soon)),
+        overdue=Count("pk", filter=Q(expires_at__lte=now)),
+    )
+    return HoldFigures(**figures)
+
+
+def conversion(now: datetime, window: timedelta = CONVERSION_WINDOW) -> Conversion:
+    """What became of the bookings created in `(now - window, now]`."""
+    overdue = Q(status=HELD, expires_at__lte=now)
+    figures = Booking.objects.filter(created_at__gt=now - window, created_at__lte=now).aggregate(
+        created=Count("pk"),
+        confirmed=Count("pk", filter=Q(status=CONFIRMED) | Q(confirmed_at__isnull=False)),
+        cancelled=Count("pk", filter=Q(status=BookingStatus.CANCELLED)),
+        released=Count("pk", filter=Q(status=BookingStatus.RELEASED)),
+        expired=Count("pk", filter=Q(status=BookingStatus.EXPIRED) | overdue),
+        still_held=Count("pk", filter=Q(status=HELD, expires_at__gt=now)),
+    )
+    return Conversion(**figures)
+
+
+def holds_per_hour(now: datetime, hours: int = HOURS_OF_HOLDS) -> list[tuple[datetime, int]]:
+    """Bookings created in each UTC hour of the last `hours`, the current one
+    last (so far), hours without any as zeros."""
+    current = now.replace(minute=0, second=0, microsecond=0)
+    first = current - timedelta(hours=hours - 1)
+    counts = dict(
+        Booking.objects.filter(created_at__gte=first, created_at__lte=now)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("pk"))
+        .order_by("hour")
+        .values_list("hour", "n")
+    )
+    return [
+        (hour, counts.get(hour, 0)) for hour in (first + timedelta(hours=h) for h in range(hours))
+    ]
+
+
+# --- Background work ------------------------------------------------------------------
+
+
+def last_sweep() -> SweepReport | None:
+    """When the expiry sweep last ran and how many holds it expired. The
+    source is this one function: a run log (a `SweepRun` model in bookings)
+    when there is one, else the status history, which only knows sweeps that
+    expired something."""
+    runs = _optional_model("SweepRun")
+    if runs is not None:
+        latest = runs.objects.order_by("-pk").first()
+        if latest is None:
+            return None
+        return SweepReport(
+            at=_first_attribute(latest, "finished_at", "ended_at", "started_at", "ran_at", "at"),
+            expired=_first_attribute(latest, "expired", "expired_count", "released", "count"),
+            source="sweep runs",
+        )
+    sweeps = BookingStatusChange.objects.filter(
+        to_status=BookingStatus.EXPIRED, actor_kind=Actor.SYSTEM
+    )
+    # One sweep stamps every expiry of its run with the same time.
+    latest_at = sweeps.order_by("-at").values("at")[:1]
+    found = sweeps.filter(at=Subquery(latest_at)).aggregate(at=Max("at"), expired=Count("pk"))
+    if found["at"] is None:
+        return None
+    return SweepReport(at=found["at"], expired=found["expired"], source="status history")
+
+
+def last_reconcile() -> ReconcileReport | None:
+    """The last `reconcile_inventory` result, once something records it (a
+    `ReconcileRun` model in bookings); None means not run yet."""
+    runs = _optional_model("ReconcileRun")
+    if runs is None:
+        return None
+    latest = runs.objects.order_by("-pk").first()
+    if latest is None:
+        return None
+    return ReconcileReport(
+        at=_first_attribute(latest, "finished_at", "started_at", "ran_at", "at", "created_at"),
+        drift=_first_attribute(latest, "drift_count", "drifted", "drift", "mismatches"),
+    )
+
+
+def lock_timeouts(now: datetime) -> LockTimeouts:
+    try:
+        recent = metrics.recent_lock_timeouts(hours=24, now=now)
+    except RedisError:
+        recent = None
+    return LockTimeouts(recent=recent, this_process=metrics.process_lock_timeouts())
+
+
+def _optional_model(name: str):
+    try:
+        return apps.get_model("bookings", name)
+    except LookupError:
+        return None
+
+
+def _first_attribute(obj, *names):
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is not None and not callable(value):
+            return value
+    return None
