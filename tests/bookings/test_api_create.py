@@ -365,3 +365,24 @@ def test_holds_go_on_when_redis_is_down(redis_down, customer_client, other_clien
     assert Booking.objects.count() == 2
     assert REGISTRY.get_sample_value("travel_lock_redis_unavailable_total") >= before + 3
     assert_inventory_consistent()
+
+
+def test_the_most_expensive_hold_the_limits_allow_is_stored_not_a_500(customer_client):
+    """10 stays of 30 nights and 9 rooms at the highest nightly price a RoomNight
+    can carry: 269,999,999,973.00 in all, which the money columns must hold."""
+    top_price = "99999999.99"
+    stays = []
+    for _ in range(10):
+        room_type = RoomTypeFactory()
+        put_nights_on_sale(room_type, date.today() + timedelta(days=1), 30, 9, top_price)
+        stays.append(hotel_item(room_type, start_in_days=1, nights=30, rooms=9))
+
+    response = hold(customer_client, *stays)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["items"][0]["unit_price"] == "2999999999.70"
+    assert body["items"][0]["line_total"] == "26999999997.30"
+    assert body["total_price"] == "269999999973.00"
+    booking = Booking.objects.get(reference=body["reference"])
+    assert booking.total_price == Decimal("269999999973.00")
