@@ -386,3 +386,25 @@ def test_the_most_expensive_hold_the_limits_allow_is_stored_not_a_500(customer_c
     assert body["total_price"] == "269999999973.00"
     booking = Booking.objects.get(reference=body["reference"])
     assert booking.total_price == Decimal("269999999973.00")
+
+
+def test_unavailable_counts_what_earlier_items_of_the_same_booking_take(customer_client):
+    """Two items on one cabin with 5 seats: 3 fit, the next 3 do not. The answer
+    must not claim 5 seats are available for an item it refuses."""
+    five = FlightInventoryFactory(total_seats=5)
+    response = hold(customer_client, flight_item(five, 3), flight_item(five, 3))
+    assert response.status_code == 409
+    assert response.json()["unavailable"] == [{"item": 1, "requested": 3, "available": 2}]
+
+
+def test_unavailable_counts_overlapping_stays_of_the_same_booking(customer_client):
+    room_type = RoomTypeFactory()
+    put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=6, rooms=4)
+    response = hold(
+        customer_client,
+        hotel_item(room_type, start_in_days=1, nights=3, rooms=3),
+        hotel_item(room_type, start_in_days=5, nights=1, rooms=4),  # no overlap: fits
+        hotel_item(room_type, start_in_days=3, nights=2, rooms=2),  # 1 left on day 3
+    )
+    assert response.status_code == 409
+    assert response.json()["unavailable"] == [{"item": 2, "requested": 2, "available": 1}]
