@@ -379,7 +379,7 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
             if booking.payment_reference != payment_reference:
                 raise PaymentReferenceMismatch()
             return booking
-        expired = _expire_if_overdue(booking, actor, now)
+        expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
                 raise HoldExpired()
@@ -406,7 +406,7 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
     now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
-        if _expire_if_overdue(booking, actor, now):
+        if _expire_if_overdue(booking, now):
             return booking
         if booking.status == HELD:
             _transition(
@@ -436,7 +436,7 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
     now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
-        expired = _expire_if_overdue(booking, actor, now)
+        expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
                 raise HoldExpired()
@@ -530,7 +530,10 @@ def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
 
 
-def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
+def _expire_if_overdue(booking: Booking, now: datetime) -> bool:
+    """Expire an overdue hold now rather than wait for the sweep. Time expired
+    it, not whoever's request noticed: the history records the system, as for
+    the sweep."""
     if not booking.is_overdue(now):
         return False
     _transition(
@@ -538,7 +541,7 @@ def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
         to_status=EXPIRED,
         source="held",
         target="available",
-        actor=actor,
+        actor=None,
         now=now,
         expired_at=now,
         note="expired when it was next used",
