@@ -112,3 +112,37 @@ def test_invalid_keys_are_a_400(customer_client, cabin, key):
     assert [e["field"] for e in body["errors"]] == ["Idempotency-Key"]
     assert Booking.objects.count() == 0
     assert held_seats(cabin) == 0
+
+
+def test_a_key_whose_first_request_is_still_running_is_a_409_in_use(
+    settings, customer, customer_client, cabin
+):
+    """The first request holds the customer's lock (taken here as it would be)
+    longer than the second is willing to wait."""
+    from django_redis import get_redis_connection
+
+    from locking import locks
+
+    settings.LOCK_WAIT_SECONDS = 0.2
+    running = get_redis_connection("default").lock(
+        locks.KEY_PREFIX + locks.customer_key(customer.pk), timeout=30, thread_local=False
+    )
+    assert running.acquire(blocking=False)
+    response = hold(customer_client, flight_item(cabin), key="in-flight")
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_in_use"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert Booking.objects.count() == 0
+    running.release()
+    assert hold(customer_client, flight_item(cabin), key="in-flight").status_code == 201
+
+
+def test_a_replay_is_answered_even_at_the_active_hold_limit(settings, customer_client, cabin):
+    settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 1
+    first = hold(customer_client, flight_item(cabin), key="only")
+    again = hold(customer_client, flight_item(cabin), key="only")
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert hold(customer_client, flight_item(cabin), key="new").json()["code"] == (
+        "too_many_active_holds"
+    )

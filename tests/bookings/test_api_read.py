@@ -137,3 +137,36 @@ def test_odd_references_are_a_json_404(customer_client, mine, path):
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "{ref}/"),
+        ("delete", "{ref}/"),
+        ("patch", "{ref}/"),
+        ("get", "{ref}/confirm/"),
+        ("get", "{ref}/cancel/"),
+        ("delete", ""),
+    ],
+)
+def test_wrong_methods_are_a_json_405(customer_client, mine, method, path):
+    url = BOOKINGS_URL + path.format(ref=mine["reference"])
+    response = getattr(customer_client, method)(url)
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert customer_client.get(booking_url(mine["reference"])).json() == mine
+
+
+@pytest.mark.parametrize("odd", ["ABCD%C3%9F", "ABCD%EF%AC%80"], ids=["sharp s", "ff ligature"])
+def test_unicode_that_uppercases_into_a_reference_is_not_that_reference(customer_client, mine, odd):
+    """'ß'.upper() is 'SS' and 'ﬀ'.upper() is 'FF': five odd characters must
+    not find booking ABCDSS or ABCDFF. Ignoring case means ASCII case only."""
+    from bookings.models import Booking
+
+    target = "ABCDSS" if "9F" in odd else "ABCDFF"
+    Booking.objects.filter(reference=mine["reference"]).update(reference=target)
+    assert customer_client.get(booking_url(target.lower())).status_code == 200
+    response = customer_client.get(f"{BOOKINGS_URL}{odd}/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
