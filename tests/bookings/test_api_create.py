@@ -414,8 +414,8 @@ def test_the_upper_limits_themselves_are_accepted(customer_client):
     """10 items, 9 seats, 9 rooms, 30 nights: the largest request that is valid."""
     big = FlightInventoryFactory(total_seats=100)
     room_type = RoomTypeFactory()
-    put_nights_on_sale(room_type, date.today(), nights=30, rooms=9)
-    items = [flight_item(big, 9)] * 9 + [hotel_item(room_type, start_in_days=0, nights=30, rooms=9)]
+    put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=30, rooms=9)
+    items = [flight_item(big, 9)] * 9 + [hotel_item(room_type, start_in_days=1, nights=30, rooms=9)]
     response = hold(customer_client, *items)
     assert response.status_code == 201, response.content
     assert counters(big) == (19, 81, 0)
