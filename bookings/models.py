@@ -9,6 +9,10 @@ from flights.models import FlightInventory
 from hotels.models import RoomType
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# Room and seat prices are at most 99,999,999.99 (10 digits). A hotel line can
+# reach 30 nights x 9 rooms of that, and a booking 10 such lines:
+# 269,999,999,973.00, 14 digits. Sized so no accepted hold overflows a column.
+MONEY_DIGITS = 14
 REFERENCE_LENGTH = 6
 
 
@@ -42,7 +46,7 @@ class Booking(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
     payment_reference = models.CharField(max_length=100, null=True, blank=True)
-    total_price = models.DecimalField(max_digits=12, decimal_places=2)
+    total_price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
     currency = models.CharField(max_length=3)
     extension_count = models.PositiveSmallIntegerField(default=0)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
@@ -100,7 +104,7 @@ class FlightItem(models.Model):
     )
     seats = models.PositiveSmallIntegerField()
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
 
     class Meta:
         ordering = ["booking_id", "position"]
@@ -123,7 +127,7 @@ class HotelItem(models.Model):
     check_out = models.DateField()
     rooms = models.PositiveSmallIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
 
     class Meta:
         ordering = ["booking_id", "position"]

@@ -36,7 +36,11 @@ def effective_status_condition(status: str) -> Q:
 
 
 def booking_for(user, reference: str) -> Booking | None:
-    """The booking with this reference (any case) if `user` may see it."""
+    """The booking with this reference (any ASCII case) if `user` may see it.
+    Checked before upper-casing: 'ß'.upper() is 'SS', so five odd characters
+    would otherwise name a six-character reference."""
+    if not reference.isascii():
+        return None
     reference = reference.upper()
     if not REFERENCE_PATTERN.match(reference):
         return None

@@ -192,7 +192,7 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
             ]
         )
 
-    unavailable = _shortages(flights, cabins, seat_demand, stays, nights, room_demand)
+    unavailable = _shortages(flights, cabins, stays, nights)
     if unavailable:
         if release_stale:
             stale = _overdue_holds_on(seat_demand, stays, now)
@@ -302,30 +302,35 @@ def _check_items_exist(flights, cabins, stays) -> None:
         raise ValidationFailed(errors)
 
 
-def _shortages(flights, cabins, seat_demand, stays, nights, room_demand) -> list[dict]:
+def _shortages(flights, cabins, stays, nights) -> list[dict]:
+    """The items that cannot be had, each with what is left for it once the
+    earlier items of the same request have taken theirs (two items may share a
+    row): an item is never refused while the answer says enough is available."""
+    taken: Counter[tuple] = Counter()
     unavailable = []
-    for i, item in flights:
-        row = cabins[(item.flight_id, item.cabin_class)]
-        if seat_demand[row.pk] > row.available_seats:
-            unavailable.append(
-                {"item": i, "requested": item.seats, "available": row.available_seats}
-            )
-    for i, item in stays:
-        free = [
-            nights[(item.room_type_id, n)].available_rooms
-            if (item.room_type_id, n) in nights
-            else 0
-            for n in item.nights()
-        ]
-        short = any(
-            (item.room_type_id, n) not in nights
-            or room_demand[nights[(item.room_type_id, n)].pk]
-            > nights[(item.room_type_id, n)].available_rooms
-            for n in item.nights()
-        )
-        if short:
-            unavailable.append({"item": i, "requested": item.rooms, "available": min(free)})
+    for i, item in sorted(flights + stays, key=lambda pair: pair[0]):
+        if isinstance(item, FlightRequest):
+            row = cabins[(item.flight_id, item.cabin_class)]
+            needs = {("seat", row.pk): row.available_seats}
+            units = item.seats
+        else:
+            needs = {
+                ("night", item.room_type_id, night): _rooms_free(nights, item.room_type_id, night)
+                for night in item.nights()
+            }
+            units = item.rooms
+        left = min(available - taken[key] for key, available in needs.items())
+        if units > left:
+            unavailable.append({"item": i, "requested": units, "available": max(left, 0)})
+        else:
+            taken.update(dict.fromkeys(needs, units))
     return unavailable
+
+
+def _rooms_free(nights, room_type_id: int, night: date) -> int:
+    """A night never put on sale has no row: 0 rooms."""
+    row = nights.get((room_type_id, night))
+    return row.available_rooms if row else 0
 
 
 def _overdue_holds_on(seat_demand, stays, now: datetime) -> list[int]:
@@ -374,7 +379,7 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
             if booking.payment_reference != payment_reference:
                 raise PaymentReferenceMismatch()
             return booking
-        expired = _expire_if_overdue(booking, actor, now)
+        expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
                 raise HoldExpired()
@@ -401,7 +406,7 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
     now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
-        if _expire_if_overdue(booking, actor, now):
+        if _expire_if_overdue(booking, now):
             return booking
         if booking.status == HELD:
             _transition(
@@ -431,7 +436,7 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
     now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
-        expired = _expire_if_overdue(booking, actor, now)
+        expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
                 raise HoldExpired()
@@ -525,7 +530,10 @@ def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
 
 
-def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
+def _expire_if_overdue(booking: Booking, now: datetime) -> bool:
+    """Expire an overdue hold now rather than wait for the sweep. Time expired
+    it, not whoever's request noticed: the history records the system, as for
+    the sweep."""
     if not booking.is_overdue(now):
         return False
     _transition(
@@ -533,7 +541,7 @@ def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
         to_status=EXPIRED,
         source="held",
         target="available",
-        actor=actor,
+        actor=None,
         now=now,
         expired_at=now,
         note="expired when it was next used",

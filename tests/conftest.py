@@ -58,3 +58,20 @@ def other_client(other_customer):
 @pytest.fixture
 def staff_client(staff):
     return client_for(staff)
+
+
+REFUSED_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache (and so the locks) pointed at a loopback port where nothing
+    listens: every Redis call gets a real refused connection, no mock."""
+    from django_redis.pool import ConnectionFactory
+
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    caches["default"]["LOCATION"] = REFUSED_REDIS_URL
+    settings.CACHES = caches  # setting_changed makes Django build new cache clients
+    ConnectionFactory._pools.pop(REFUSED_REDIS_URL, None)
+    yield
+    ConnectionFactory._pools.pop(REFUSED_REDIS_URL, None)

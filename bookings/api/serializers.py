@@ -6,7 +6,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from bookings import selectors
-from bookings.models import Booking, BookingStatus, FlightItem
+from bookings.models import MONEY_DIGITS, Booking, BookingStatus, FlightItem
 from bookings.services import FlightRequest, HotelRequest
 from config.api.fields import StrictCharField, StrictDateField, StrictIntegerField
 from flights.models import CabinClass
@@ -139,8 +139,8 @@ class BookingItemSerializer(serializers.Serializer):
     check_in = serializers.DateField(required=False)
     check_out = serializers.DateField(required=False)
     rooms = serializers.IntegerField(required=False)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
 
     def to_representation(self, item):
         if isinstance(item, FlightItem):

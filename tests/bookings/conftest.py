@@ -1,8 +1,20 @@
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
+from bookings.models import Booking
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
+from tests.invariants import assert_inventory_consistent
+
+BOOKINGS_URL = "/api/v1/bookings/"
+
+
+@pytest.fixture(autouse=True)
+def _inventory_stays_consistent(db):
+    """Whatever a bookings test did, every counter still matches the bookings."""
+    yield
+    assert_inventory_consistent()
 
 
 @pytest.fixture
@@ -37,3 +49,23 @@ def hotel_item(room_type, start_in_days=2, nights=3, rooms=1):
         "check_out": (check_in + timedelta(days=nights)).isoformat(),
         "rooms": rooms,
     }
+
+
+def hold(client, *items, key=None):
+    """POST a booking of `items`; `key` is sent as Idempotency-Key."""
+    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+    return client.post(BOOKINGS_URL, {"items": list(items)}, format="json", **headers)
+
+
+def booking_url(reference, action=None):
+    return f"{BOOKINGS_URL}{reference}/" + (f"{action}/" if action else "")
+
+
+def make_overdue(reference):
+    """Put the hold's `expires_at` in the past, straight in the database (no
+    sleeping, no sweep): the booking is now overdue but still stored as held."""
+    now = timezone.now()
+    updated = Booking.objects.filter(reference=reference).update(
+        created_at=now - timedelta(hours=1), expires_at=now - timedelta(seconds=1)
+    )
+    assert updated == 1
