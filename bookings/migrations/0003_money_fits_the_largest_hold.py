@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0001_initial"),
+        ("bookings", "0002_staff_groups"),
     ]
 
     operations = [
