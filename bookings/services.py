@@ -148,8 +148,10 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
 def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) -> HoldResult:
     now = timezone.now()
     # The customer's row lock makes the idempotency and active-hold checks
-    # exact even when Redis is down and two requests of theirs race.
-    get_user_model().objects.select_for_update().filter(pk=customer.pk).exists()
+    # exact even when Redis is down and two requests of theirs race. NO KEY
+    # UPDATE: it does not block the key-share locks that inserting rows which
+    # reference the customer (their other bookings) take.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=customer.pk).exists()
     if idempotency_key:
         earlier = _booking_for_key(customer, idempotency_key)
         if earlier is not None:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from bookings.demo_staff import ensure_demo_staff
 from flights.models import CabinClass, Flight, FlightInventory
 from hotels.models import Hotel, RoomNight, RoomType
 
@@ -110,7 +111,10 @@ def _departures(route: Route, today: date) -> list[datetime]:
 
 
 class Command(BaseCommand):
-    help = "Load demo flights, hotels and two users (staff and customer); safe to run twice."
+    help = (
+        "Load demo flights, hotels, a staff user, a customer, a booking agent and an "
+        "inventory manager; safe to run twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -130,6 +134,7 @@ class Command(BaseCommand):
             flights, cabins = self._seed_flights(today)
             hotels, nights = self._seed_hotels(today)
             users = self._seed_users()
+            staff = ensure_demo_staff()
         self.stdout.write(
             f"Demo data: {flights} new flights ({cabins} new cabins), "
             f"{hotels} new hotels ({nights} new room nights)."
@@ -138,6 +143,10 @@ class Command(BaseCommand):
         for role, username, password, token in users:
             self.stdout.write(
                 f"  {role:<8} username={username}  password={password}  token={token}"
+            )
+        for username, password in staff:
+            self.stdout.write(
+                f"  admin    username={username}  password={password}  (staff group, admin only)"
             )
 
     def _seed_flights(self, today: date) -> tuple[int, int]:
