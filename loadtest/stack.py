@@ -106,9 +106,13 @@ class Stack:
         settings: dict[str, str] | None = None,
         ready_timeout: float = 60.0,
         keep_logs_in: Path | None = None,
+        template: Path | None = None,
         name: str = "stack",
     ):
+        """`template`: a migrated data dir from `make_template`, copied instead
+        of running initdb and migrate (much faster; same result)."""
         self.web_workers = web_workers
+        self.template = template
         self.with_celery_worker = celery_worker
         self.celery_concurrency = celery_concurrency
         self.with_celery_beat = celery_beat
@@ -170,8 +174,7 @@ class Stack:
             self.stop(keep_logs=True)
             raise
 
-    def _start(self) -> None:
-        started = time.monotonic()
+    def _prepare(self) -> None:
         # Under /tmp and world-traversable: as root, PostgreSQL runs as `postgres`,
         # which must reach its data dir (else services.sh would fall back to a
         # dir shared by every stack of this checkout).
@@ -181,13 +184,19 @@ class Stack:
         self.pg_port, self.redis_port, self.web_port = free_ports(3)
         self.env = self._environment()
 
+    def _start(self) -> None:
+        started = time.monotonic()
+        self._prepare()
+        if self.template is not None:
+            self._copy_template()
         self._services("up", self.state_file)
         self.pgdata = Path(self._state_entry("postgres"))
         self.timings["services"] = time.monotonic() - started
 
-        mark = time.monotonic()
-        self.manage("migrate", "--noinput", timeout=180)
-        self.timings["migrate"] = time.monotonic() - mark
+        if self.template is None:
+            mark = time.monotonic()
+            self.manage("migrate", "--noinput", timeout=180)
+            self.timings["migrate"] = time.monotonic() - mark
 
         mark = time.monotonic()
         self.start_web()
@@ -198,6 +207,33 @@ class Stack:
         self.wait_ready()
         self.timings["processes"] = time.monotonic() - mark
         self.timings["start"] = time.monotonic() - started
+
+    @classmethod
+    def make_template(cls, directory: Path) -> Path:
+        """Initialise and migrate a database once, stop it, and leave its data
+        dir in `directory`/postgres for `Stack(template=...)` to copy."""
+        stack = cls(name="template")
+        _running.add(stack)
+        try:
+            stack._prepare()
+            stack._services("up", stack.state_file)
+            stack.pgdata = Path(stack._state_entry("postgres"))
+            stack.manage("migrate", "--noinput", timeout=180)
+            stack._services("down", stack.state_file)
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            target = Path(directory) / "postgres"
+            subprocess.run(["cp", "-a", str(stack.pgdata), str(target)], check=True)
+            return target
+        finally:
+            stack.stop()
+
+    def _copy_template(self) -> None:
+        pgdata = self.dir / "postgres"
+        # cp -a keeps the files' owner (`postgres` when we are root).
+        subprocess.run(["cp", "-a", str(self.template), str(pgdata)], check=True)
+        # services.sh wrote the template's port and socket dir; later lines win.
+        with open(pgdata / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {self.pg_port}\nunix_socket_directories = '{pgdata}'\n")
 
     def stop(self, *, keep_logs: bool = False) -> None:
         """Stop everything this stack started, each part even if another fails."""

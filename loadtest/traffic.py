@@ -157,8 +157,9 @@ class Traffic:
     def stop(self) -> None:
         """Stop and wait for the threads (each finishes its request in flight)."""
         self._stop.set()
+        deadline = time.monotonic() + self.timeout + 5
         for worker in self._workers:
-            worker.join(self.timeout * (self.retries + 1) + 5)
+            worker.join(max(0.0, deadline - time.monotonic()))
         self.finished_at = self.now()
 
     def join(self) -> None:
