@@ -2,7 +2,8 @@
 
     python -m loadtest.seed inventory '{"cabins": [5000, 20], "room_types": [300]}'
     python -m loadtest.seed customers '{"count": 12}'
-    python -m loadtest.seed overdue_holds '{"count": 3000, "customers": [1, 2]}'
+    python -m loadtest.seed overdue_holds '{"count": 3000, "customers": [1, 2], ...}'
+    python -m loadtest.seed periodic_task '{"task": "bookings.tasks.expire_holds"}'
 
 Runs with whatever DJANGO_SETTINGS_MODULE / DATABASE_URL the environment
 gives (`Stack.seed` passes the stack's) and prints its result as JSON on the
@@ -130,7 +131,7 @@ def inventory(
     return made
 
 
-def customers(*, count: int) -> list[dict]:
+def make_customers(*, count: int) -> list[dict]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from rest_framework.authtoken.models import Token
@@ -155,15 +156,17 @@ def customers(*, count: int) -> list[dict]:
 def overdue_holds(
     *,
     count: int,
-    customers: list[int],
-    inventory_id: int,
+    customers: list[int] | None = None,
+    inventory_id: int | None = None,
     room_type_id: int | None = None,
     check_in: str | None = None,
     overdue_by: int = 3600,
 ) -> dict:
     """`count` held bookings whose `expires_at` has passed, one seat each on
-    `inventory_id` and, every other one, a room for two nights on
-    `room_type_id` from `check_in`; the counters move with them."""
+    `inventory_id` (default: a new cabin of `count` seats) and, every other
+    one, a room for two nights on `room_type_id` from `check_in`; the
+    counters move with them. Owned by `customers` (default: two new ones).
+    Returns the bookings' id range and when they were committed."""
     from django.db import transaction
     from django.db.models import F
     from django.utils import timezone
@@ -172,6 +175,10 @@ def overdue_holds(
     from flights.models import FlightInventory
     from hotels.models import RoomNight
 
+    if inventory_id is None:
+        inventory_id = inventory(cabins=[count])["cabins"][0]["inventory_id"]
+    if not customers:
+        customers = [c["id"] for c in make_customers(count=2)]
     now = timezone.now()
     created = now - timedelta(seconds=overdue_by + 900)
     expires = now - timedelta(seconds=overdue_by)
@@ -236,18 +243,50 @@ def overdue_holds(
         FlightInventory.objects.filter(pk=inventory_id).update(
             available_seats=F("available_seats") - count, held_seats=F("held_seats") + count
         )
-    return {"count": count, "with_room": len(with_room)}
+    return {
+        "count": count,
+        "with_room": len(with_room),
+        "ids": [bookings[0].pk, bookings[-1].pk],
+        "committed_at": timezone.now().isoformat(),
+    }
 
 
-COMMANDS = {"inventory": inventory, "customers": customers, "overdue_holds": overdue_holds}
+def periodic_task(*, task: str, every: int = 2, name: str = "loadtest sweep") -> dict:
+    """Have beat (DatabaseScheduler) send `task` every `every` seconds."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    schedule, _ = IntervalSchedule.objects.get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name=name, defaults={"task": task, "interval": schedule, "enabled": True}
+    )
+    return {"task": task, "every": every}
+
+
+COMMANDS = {
+    "inventory": inventory,
+    "customers": make_customers,
+    "overdue_holds": overdue_holds,
+    "periodic_task": periodic_task,
+}
 
 
 def main(argv: list[str]) -> None:
+    """`COMMAND '{arguments}'` prints the command's result; `'[[COMMAND,
+    {arguments}], ...]'` runs several and prints the list of their results."""
     import django
 
     django.setup()
-    command, arguments = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
-    print(json.dumps(COMMANDS[command](**arguments)))
+    if argv[0] in COMMANDS:
+        arguments = json.loads(argv[1]) if len(argv) > 1 else {}
+        print(json.dumps(COMMANDS[argv[0]](**arguments)))
+    else:
+        print(
+            json.dumps(
+                [COMMANDS[command](**arguments) for command, arguments in json.loads(argv[0])]
+            )
+        )
 
 
 if __name__ == "__main__":

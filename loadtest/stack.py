@@ -107,12 +107,16 @@ class Stack:
         ready_timeout: float = 60.0,
         keep_logs_in: Path | None = None,
         template: Path | None = None,
+        setup: Callable[[Stack], object] | None = None,
         name: str = "stack",
     ):
         """`template`: a migrated data dir from `make_template`, copied instead
-        of running initdb and migrate (much faster; same result)."""
+        of running initdb and migrate (much faster; same result). `setup`: run
+        with the stack once its database is ready, before gunicorn and Celery
+        start (e.g. to create beat's periodic tasks before beat reads them)."""
         self.web_workers = web_workers
         self.template = template
+        self.setup = setup
         self.with_celery_worker = celery_worker
         self.celery_concurrency = celery_concurrency
         self.with_celery_beat = celery_beat
@@ -198,6 +202,8 @@ class Stack:
             self.manage("migrate", "--noinput", timeout=180)
             self.timings["migrate"] = time.monotonic() - mark
 
+        if self.setup is not None:
+            self.setup(self)
         mark = time.monotonic()
         self.start_web()
         if self.with_celery_worker:
@@ -237,9 +243,10 @@ class Stack:
 
     def stop(self, *, keep_logs: bool = False) -> None:
         """Stop everything this stack started, each part even if another fails."""
-        for stop in (self.stop_celery_beat, self.stop_celery_worker, self.stop_web):
-            with contextlib.suppress(Exception):
-                stop()
+        started = time.monotonic()
+        with contextlib.suppress(Exception):
+            _terminate_all([self._beat, self._worker, self._web])
+        self._beat = self._worker = self._web = None
         if self.dir is not None and self.state_file.exists():
             with contextlib.suppress(Exception):
                 self._services("down", self.state_file, check=False)
@@ -249,6 +256,7 @@ class Stack:
                     self._copy_logs(self.keep_logs_in)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        self.timings["stop"] = time.monotonic() - started
         _running.discard(self)
 
     def _copy_logs(self, target: Path) -> None:
@@ -336,9 +344,14 @@ class Stack:
 
     def seed(self, command: str, timeout: float = 180, **arguments):
         """Run one `loadtest.seed` command against the stack's database and
-        return what it printed (JSON)."""
+        return its result."""
+        return self.seed_batch([(command, arguments)], timeout=timeout)[0]
+
+    def seed_batch(self, steps: list[tuple[str, dict]], timeout: float = 180) -> list:
+        """Several `loadtest.seed` commands in one process (Django starts
+        once), in order; their results in a list."""
         result = subprocess.run(
-            [str(PYTHON), "-m", "loadtest.seed", command, json.dumps(arguments)],
+            [str(PYTHON), "-m", "loadtest.seed", json.dumps([list(step) for step in steps])],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -346,7 +359,7 @@ class Stack:
             timeout=timeout,
         )
         if result.returncode != 0:
-            raise StackError(f"loadtest.seed {command} failed:\n{result.stderr[-4000:]}")
+            raise StackError(f"loadtest.seed {steps} failed:\n{result.stderr[-4000:]}")
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def seed_inventory(self, **arguments):
@@ -494,6 +507,17 @@ class Stack:
     def stop_celery_beat(self) -> None:
         self._beat = self._terminate(self._beat)
 
+    def alive(self) -> dict[str, bool]:
+        """Which of the stack's long-running processes are running."""
+        return {
+            name: process is not None and process.poll() is None
+            for name, process in (
+                ("gunicorn", self._web),
+                ("celery worker", self._worker),
+                ("celery beat", self._beat),
+            )
+        }
+
     def send_task(self, name: str, *args, **kwargs) -> None:
         """Queue a task by name on the stack's broker, as beat would."""
         from celery import Celery
@@ -577,25 +601,32 @@ class Stack:
             out.close()
 
     @staticmethod
-    def _terminate(process: subprocess.Popen | None, grace: float = 8.0) -> None:
-        """SIGTERM the process group, SIGKILL whatever is left after `grace`."""
-        if process is None:
-            return None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
-        return None
+    def _terminate(process: subprocess.Popen | None) -> None:
+        _terminate_all([process])
 
     def _tail(self, log: str, lines: int = 40) -> str:
         try:
             return "\n".join(self.log(log).read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0) -> None:
+    """SIGTERM each process group, SIGKILL whatever is left after `grace`
+    seconds (all of them together, not one after another)."""
+    processes = [p for p in processes if p is not None]
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 def _children(pid: int) -> list[int]:

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from loadtest import invariants
-from loadtest.stack import ROOT, Stack
+from loadtest.seed import Inventory
+from loadtest.stack import ROOT, Stack, wait_until
 from loadtest.traffic import Traffic
 
 ARTIFACTS = ROOT / "artifacts"
 REPORT = ARTIFACTS / "faults.json"
 LOGS = ARTIFACTS / "fault-logs"
+
+HELD_OVERDUE = "SELECT COUNT(*) FROM bookings_booking WHERE status = 'held' AND expires_at <= now()"
 
 # Production settings, with rates high enough that the load is not throttled
 # away (throttling stays on: its counters live in Redis, part of the fault).
@@ -57,13 +60,18 @@ def make_stack(pg_template):
 def traffic_for(stack: Stack, *, threads: int = 6, customers: int = 12, **options) -> Traffic:
     """A load over fresh inventory: a large cabin, a small contended one and
     a hotel room type, so holds mostly succeed and some run out."""
-    inventory = stack.seed_inventory(cabins=[20_000, 30], room_types=[500], nights=7)
+    inventory, people = stack.seed_batch(
+        [
+            ("inventory", {"cabins": [20_000, 30], "room_types": [500], "nights": 7}),
+            ("customers", {"count": customers}),
+        ]
+    )
     options.setdefault("duration", 90.0)  # a cap: the tests stop it themselves
     options.setdefault("max_requests", 20_000)
     return Traffic(
         stack.base_url,
-        stack.seed_customers(customers),
-        inventory.items(),
+        people,
+        Inventory.from_json(inventory).items(),
         threads=threads,
         seed=7,
         **options,
@@ -89,6 +97,65 @@ def wait_for_recovery(traffic: Traffic, restored: float, *, bound: float) -> flo
         what=f"a successful hold within {bound}s of the dependency's return",
     )
     return round(traffic.first_success_after(restored), 3)
+
+
+def sweep_task() -> tuple[str, list[str]]:
+    """The expiry task and the modules the worker must include: the real
+    `bookings.tasks.expire_holds` once it exists, else the stand-in
+    (loadtest.tasks), which calls the same service."""
+    try:
+        tasks = importlib.import_module("bookings.tasks")
+    except ModuleNotFoundError:
+        tasks = None
+    if tasks is not None and hasattr(tasks, "expire_holds"):
+        return "bookings.tasks.expire_holds", []
+    return "loadtest.tasks.expire_overdue_holds", ["loadtest.tasks"]
+
+
+def with_background(options: dict) -> dict:
+    """Stack options for a Celery worker and beat that sweep every 2 seconds
+    (production: every minute). The periodic task is made before beat starts,
+    as the data migration does in production: django-celery-beat misses a
+    task created between its first read and its first change check."""
+    task, include = sweep_task()
+    return {
+        **options,
+        "celery_worker": True,
+        "celery_beat": True,
+        "celery_include": include,
+        "setup": lambda stack: stack.seed("periodic_task", task=task, every=2),
+    }
+
+
+def background_resumes(stack: Stack, *, count: int = 50, bound: float = 30.0) -> float:
+    """Make `count` overdue holds and wait, without any help, until beat and
+    the worker have expired them all: the seconds from their commit to the
+    last one's expiry."""
+    made = stack.seed("overdue_holds", count=count)
+    first, last = made["ids"]
+    left = (
+        "SELECT COUNT(*) FROM bookings_booking WHERE id BETWEEN %s AND %s AND status <> 'expired'"
+    )
+    try:
+        wait_until(
+            lambda: invariants.count(stack.database_url, left, first, last) == 0,
+            timeout=bound,
+            interval=0.2,
+            what="beat and the worker sweeping overdue holds",
+        )
+    except TimeoutError:
+        raise AssertionError(
+            f"background work did not resume within {bound}s; running: {stack.alive()}"
+        ) from None
+    took = invariants.count(
+        stack.database_url,
+        "SELECT EXTRACT(EPOCH FROM MAX(expired_at) - %s::timestamptz) FROM bookings_booking"
+        " WHERE id BETWEEN %s AND %s",
+        made["committed_at"],
+        first,
+        last,
+    )
+    return round(float(took), 3)
 
 
 def reconcile(stack: Stack) -> str:
@@ -163,7 +230,7 @@ def _print_summary(name: str, figures: dict) -> None:
         lines.append(f"   answers {load['answers']}")
         for phase, data in load.get("phases", {}).items():
             lines.append(f"   {phase:>7}: {data['requests']} requests {data['answers']}")
-    for key in ("time_to_recover_s", "sweep", "readyz_during_fault"):
+    for key in ("time_to_recover_s", "background_resumed_s", "sweep", "readyz_during_fault"):
         if key in figures:
             lines.append(f"   {key}: {figures[key]}")
     print("\n".join(lines))

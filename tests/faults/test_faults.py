@@ -14,7 +14,6 @@ Figures go to artifacts/faults.json and are printed (`pytest -s`).
 """
 
 import contextlib
-import importlib
 import time
 
 import pytest
@@ -22,11 +21,15 @@ import pytest
 from loadtest import invariants
 from loadtest.stack import wait_until
 from tests.faults.conftest import (
+    HELD_OVERDUE,
     assert_consistent,
     assert_contract,
+    background_resumes,
+    sweep_task,
     traffic_for,
     wait_for_recovery,
     warm_up,
+    with_background,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -34,7 +37,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 RECOVERY_BOUND = 15.0  # seconds the service may take to serve again
 SETTLE = 3.0  # seconds of load after recovery in which nothing may fail
 
-HELD_OVERDUE = "SELECT COUNT(*) FROM bookings_booking WHERE status = 'held' AND expires_at <= now()"
 EXPIRED = "SELECT COUNT(*) FROM bookings_booking WHERE status = 'expired'"
 
 
@@ -66,8 +68,12 @@ def test_redis_stopped_and_started_again(make_stack, fault_report, throttling):
     API answers 503 while it is down; with it off, holds go on under the
     database's locks alone (locking.locks degrades) and must still be exact."""
     outage = 5.0
+    # Production (throttling on) also runs Celery: it must reconnect by itself.
+    background = throttling == "on"
+    options = {"settings": {"THROTTLING": throttling}}
     with make_stack(
-        f"redis-outage-throttling-{throttling}", settings={"THROTTLING": throttling}
+        f"redis-outage-throttling-{throttling}",
+        **(with_background(options) if background else options),
     ) as stack:
         fault_report["stack_start_s"] = stack.timings
         fault_report["fault"] = f"Redis shut down for {outage}s under load, then started"
@@ -97,6 +103,8 @@ def test_redis_stopped_and_started_again(make_stack, fault_report, throttling):
             assert held, "no hold succeeded under database locks alone"
             fault_report["holds_made_without_redis"] = len(held)
         stack.wait_ready(timeout=10)
+        if background:
+            fault_report["background_resumed_s"] = background_resumes(stack)
         fault_report.update(assert_consistent(stack))
 
 
@@ -131,7 +139,7 @@ def test_gunicorn_worker_killed_mid_request(make_stack, fault_report):
 
 def test_postgresql_restarted(make_stack, fault_report):
     down_for = 3.0
-    with make_stack("postgres-restart") as stack:
+    with make_stack("postgres-restart", **with_background({})) as stack:
         fault_report["stack_start_s"] = stack.timings
         fault_report["fault"] = f"PostgreSQL fast shutdown, {down_for}s down, started, under load"
         with traffic_for(stack) as traffic:
@@ -156,25 +164,13 @@ def test_postgresql_restarted(make_stack, fault_report):
         assert len(traffic.select(since=down_at, until=restored)) >= 10, (
             "too few requests while PostgreSQL was down"
         )
+        fault_report["background_resumed_s"] = background_resumes(stack)
         fault_report.update(assert_consistent(stack))
-
-
-def _sweep_task() -> tuple[str, list[str]]:
-    """The expiry task to run and the modules the worker must include: the
-    real `bookings.tasks.expire_holds` once it exists, else the stand-in
-    (loadtest.tasks), which calls the same service."""
-    try:
-        tasks = importlib.import_module("bookings.tasks")
-    except ModuleNotFoundError:
-        tasks = None
-    if tasks is not None and hasattr(tasks, "expire_holds"):
-        return "bookings.tasks.expire_holds", []
-    return "loadtest.tasks.expire_overdue_holds", ["loadtest.tasks"]
 
 
 def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
     overdue = 3000
-    task, include = _sweep_task()
+    task, include = sweep_task()
     # Batches of 100: a sweep of 30 short transactions, so the kill lands
     # between or inside them, never after the whole sweep.
     settings = {"EXPIRY_BATCH_SIZE": "100"}
@@ -187,13 +183,18 @@ def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
         )
         sweep = fault_report["sweep"] = {"task": task}
         db = stack.database_url
-        rows = stack.seed_inventory(cabins=[overdue + 100], room_types=[overdue], nights=3)
+        rows, owners = stack.seed_batch(
+            [
+                ("inventory", {"cabins": [overdue + 100], "room_types": [overdue], "nights": 3}),
+                ("customers", {"count": 20}),
+            ]
+        )
         stack.seed_overdue_holds(
             count=overdue,
-            customers=[c["id"] for c in stack.seed_customers(20)],
-            inventory_id=rows.cabins[0]["inventory_id"],
-            room_type_id=rows.room_types[0]["room_type_id"],
-            check_in=rows.room_types[0]["first_night"],
+            customers=[c["id"] for c in owners],
+            inventory_id=rows["cabins"][0]["inventory_id"],
+            room_type_id=rows["room_types"][0]["room_type_id"],
+            check_in=rows["room_types"][0]["first_night"],
         )
         assert_consistent(stack)
 
