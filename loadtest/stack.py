@@ -40,7 +40,23 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path(os.environ.get("LOADTEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """PostgreSQL's programs, found as services.sh finds them."""
+    if "LOADTEST_PG_BIN" in os.environ:
+        return Path(os.environ["LOADTEST_PG_BIN"])
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: [int(x) if x.isdigit() else 0 for x in p.parent.name.split(".")],
+    )
+    if debian:
+        return debian[-1]
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(os.path.realpath(pg_ctl)).parent if pg_ctl else Path("/usr/bin")
+
+
+PG_BIN = _pg_bin()
 PYTHON = ROOT / ".venv" / "bin" / "python"
 VENV_BIN = ROOT / ".venv" / "bin"
 
@@ -110,7 +126,11 @@ class Stack:
         setup: Callable[[Stack], object] | None = None,
         name: str = "stack",
     ):
-        """`template`: a migrated data dir from `make_template`, copied instead
+        """`settings`: environment values for the settings (THROTTLING,
+        EXPIRY_BATCH_SIZE, ...) on top of production's; `celery_include`:
+        extra task modules for the worker; `keep_logs_in`: where the logs
+        go if the stack's block raised.
+        `template`: a migrated data dir from `make_template`, copied instead
         of running initdb and migrate (much faster; same result). `setup`: run
         with the stack once its database is ready, before gunicorn and Celery
         start (e.g. to create beat's periodic tasks before beat reads them)."""
@@ -194,7 +214,10 @@ class Stack:
         if self.template is not None:
             self._copy_template()
         self._services("up", self.state_file)
+        # Both must be ours: services.sh reuses a server that already answers
+        # on the port, and this stack will stop and restart them.
         self.pgdata = Path(self._state_entry("postgres"))
+        self._state_entry("redis")
         self.timings["services"] = time.monotonic() - started
 
         if self.template is None:
@@ -315,6 +338,8 @@ class Stack:
             raise StackError(f"services.sh {command} failed:\n{self._tail('services.log')}")
 
     def _state_entry(self, kind: str) -> str:
+        """What services.sh noted it started of `kind` (postgres: data dir,
+        redis: port)."""
         for line in self.state_file.read_text().splitlines():
             name, _, value = line.partition(" ")
             if name == kind:
@@ -421,13 +446,34 @@ class Stack:
             return []
         return _children(self._web.pid)
 
-    def kill_web_worker(self, pid: int | None = None) -> int:
-        """SIGKILL one gunicorn worker (a random one unless `pid`); the master
-        starts another."""
-        pids = self.web_worker_pids()
-        if not pids:
-            raise StackError("no gunicorn worker to kill")
-        pid = pid or random.choice(pids)
+    def busy_web_workers(self) -> list[int]:
+        """The workers serving a request right now: those holding an
+        established connection on the web port (a sync worker holds one only
+        while it serves it)."""
+        established = _established_sockets(self.web_port)
+        return [pid for pid in self.web_worker_pids() if _socket_inodes(pid) & established]
+
+    def kill_web_worker(
+        self, pid: int | None = None, *, busy: bool = False, wait: float = 2.0
+    ) -> int:
+        """SIGKILL one gunicorn worker: `pid`, else one serving a request if
+        `busy` (waiting up to `wait` seconds for one), else a random one. The
+        master starts another."""
+        if pid is None and busy:
+            with contextlib.suppress(TimeoutError):
+                pid = random.choice(
+                    wait_until(
+                        self.busy_web_workers,
+                        timeout=wait,
+                        interval=0.005,
+                        what="a busy gunicorn worker",
+                    )
+                )
+        if pid is None:
+            pids = self.web_worker_pids()
+            if not pids:
+                raise StackError("no gunicorn worker to kill")
+            pid = random.choice(pids)
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -548,8 +594,11 @@ class Stack:
     def start_redis(self) -> None:
         """Start the stack's Redis again with services.sh (empty: it saves nothing)."""
         scratch = self.dir / "redis-restart.state"
+        scratch.write_text("")
         # DATABASE_URL set: services.sh leaves PostgreSQL alone.
         self._services("up", scratch, DATABASE_URL=self.database_url)
+        if "redis" not in scratch.read_text():
+            raise StackError(f"another Redis took port {self.redis_port} while ours was down")
         wait_until(self.redis_up, timeout=10, what="Redis started")
 
     # --- PostgreSQL ----------------------------------------------------------------------
@@ -627,6 +676,35 @@ def _terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0)
             os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+
+
+def _established_sockets(port: int) -> set[int]:
+    """Inodes of ESTABLISHED TCP sockets whose local port is `port`."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
 
 
 def _children(pid: int) -> list[int]:

@@ -118,7 +118,7 @@ def test_gunicorn_worker_killed_mid_request(make_stack, fault_report):
             fault_at = warm_up(traffic)
             killed = []
             for _ in range(kills):
-                killed.append(stack.kill_web_worker())
+                killed.append(stack.kill_web_worker(busy=True))
                 time.sleep(1.0)  # the fault's rhythm: one kill a second
             last_kill = traffic.now()
             fault_report["killed_pids"] = killed
