@@ -215,4 +215,7 @@ INVENTORY_REDIS_LOCKS = env.bool("INVENTORY_REDIS_LOCKS", default=False)
 
 # --- Expiry sweep (DESIGN.md, Expiry) ------------------------------------------------------
 EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
-EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=60.0)
+# The sweep refreshes its single-flight lock after every batch, so this only
+# has to outlast one batch; it is also how long a sweep killed mid-run (worker
+# crash) keeps the next sweeps out.
+EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=15.0)
