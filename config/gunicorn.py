@@ -36,13 +36,10 @@ logconfig_dict = _gunicorn_logging()
 
 # --- Prometheus multiprocess mode (config/metrics.py) -----------------------------------
 # The run and bench scripts set PROMETHEUS_MULTIPROC_DIR to an empty directory
-# before anything starts; every worker writes its figures there.
-
-
-def on_starting(server):
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        os.makedirs(directory, exist_ok=True)
+# before anything starts; every worker writes its figures there. Made here, when
+# gunicorn reads this file: before the app loads, even with --preload.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
 def child_exit(server, worker):

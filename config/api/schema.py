@@ -133,7 +133,7 @@ def add_operations_endpoints(result, generator, request, public):
             "security": [{}],
             "responses": {
                 "200": {
-                    "description": "Prometheus text exposition format 0.0.4.",
+                    "description": "Prometheus text exposition format.",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
                 }
             },
