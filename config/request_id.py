@@ -15,6 +15,8 @@ import re
 import uuid
 
 from celery import signals
+from django.core.signals import request_finished
+from django.dispatch import receiver
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "request_id"
@@ -32,7 +34,8 @@ def request_id_from(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Outermost middleware: everything the request logs carries the id."""
+    """Outermost middleware: everything the request logs carries the id, up to
+    Django's own line about the answer."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,13 +43,17 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = request_id_from(request.headers.get(HEADER))
         request.request_id = request_id
-        token = current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            current.reset(token)
+        current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+@receiver(request_finished, dispatch_uid="request_id.finished")
+def _clear_request_id(**kwargs):
+    """Cleared when the server closes the answer, not when the middleware
+    returns: Django logs 4xx/5xx answers (django.request) in between."""
+    current.set(None)
 
 
 class RequestIdFilter(logging.Filter):
