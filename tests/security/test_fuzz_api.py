@@ -19,7 +19,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.factories import (
     FlightInventoryFactory,
@@ -112,3 +115,39 @@ def test_as_a_customer(case, customer_headers):
 @QUIET
 def test_as_staff(case, staff_headers):
     call(case, staff_headers)
+
+
+def test_real_answers_match_the_document(transactional_db):
+    """Random input seldom names a real flight: walk a booking's life with real
+    ids, and validate each answer (successes and domain errors) the same way."""
+    headers = caller(UserFactory())
+    cabin = FlightInventoryFactory(total_seats=3)
+    item = {"type": "flight", "flight_id": cabin.flight_id, "cabin_class": "economy", "seats": 1}
+
+    def call(label: str, status: int, extra_headers=None, **case):
+        operation = schema.find_operation_by_label(label)
+        response = operation.Case(**case).call_and_validate(
+            headers={**headers, **(extra_headers or {})},
+            checks=[*CHECKS, status_code_conformance],
+        )
+        assert response.status_code == status, response.text
+        return None if label == "GET /metrics" else response.json()
+
+    keyed = {"Idempotency-Key": "fuzz-real-1"}
+    held = call("POST /api/v1/bookings/", 201, keyed, body={"items": [item]})
+    call("POST /api/v1/bookings/", 201, keyed, body={"items": [item]})
+    call("POST /api/v1/bookings/", 422, keyed, body={"items": [{**item, "seats": 2}]})
+    short = call("POST /api/v1/bookings/", 409, body={"items": [{**item, "seats": 9}]})
+    assert short["code"] == "insufficient_inventory" and short["unavailable"]
+    reference = {"reference": held["reference"]}
+    call("GET /api/v1/bookings/", 200, query={"status": "held"})
+    call("GET /api/v1/bookings/{reference}/", 200, path_parameters=reference)
+    call("POST /api/v1/bookings/{reference}/extend/", 200, path_parameters=reference)
+    limit = call("POST /api/v1/bookings/{reference}/extend/", 409, path_parameters=reference)
+    assert limit["code"] == "extension_limit"
+    confirm = {"payment_reference": "pay-1"}
+    call("POST /api/v1/bookings/{reference}/confirm/", 200, path_parameters=reference, body=confirm)
+    call("POST /api/v1/bookings/{reference}/cancel/", 200, path_parameters=reference)
+    call("GET /healthz", 200)
+    call("GET /readyz", 200)
+    call("GET /metrics", 200)
