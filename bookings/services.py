@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from bookings import metrics
 from bookings.exceptions import (
     ExtensionLimit,
     HoldExpired,
@@ -451,6 +452,7 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
             booking.extension_count = F("extension_count") + 1
             booking.save(update_fields=["expires_at", "extension_count"])
             booking.refresh_from_db(fields=["extension_count"])
+            metrics.count_extension()
             BookingStatusChange.objects.create(
                 booking=booking,
                 from_status=HELD,
@@ -578,6 +580,7 @@ def _transition(
         return
     ids = [booking.pk for booking in bookings]
     Booking.objects.filter(pk__in=ids).update(status=to_status, **fields)
+    metrics.count_transition(to_status, len(bookings))
     BookingStatusChange.objects.bulk_create(
         BookingStatusChange(
             booking_id=booking.pk,
