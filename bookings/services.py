@@ -367,9 +367,9 @@ def record_idempotent_response(*, booking: Booking, response: dict) -> None:
 def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booking:
     """Held → confirmed: the held units become booked. Repeating it with the
     same payment reference changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if booking.status == CONFIRMED:
             if booking.payment_reference != payment_reference:
                 raise PaymentReferenceMismatch()
@@ -398,9 +398,9 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
 def cancel_booking(*, booking: Booking, actor) -> Booking:
     """Held → released, confirmed → cancelled; the units go back on sale.
     Cancelling an ended booking changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if _expire_if_overdue(booking, actor, now):
             return booking
         if booking.status == HELD:
@@ -428,9 +428,9 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
 
 def extend_booking(*, booking: Booking, actor) -> Booking:
     """Move `expires_at` to now plus the hold time, a limited number of times."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         expired = _expire_if_overdue(booking, actor, now)
         if not expired:
             if booking.status == EXPIRED:
@@ -523,6 +523,13 @@ def expire_overdue_holds(*, batch_size: int | None = None, now=None) -> int:
 
 def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+def _now_once_locked() -> datetime:
+    """The time of a transition, read once the booking's lock is ours: a clock
+    read before waiting for the lock could confirm a hold whose deadline passed
+    during the wait, and would date a transition before the one it waited for."""
+    return timezone.now()
 
 
 def _expire_if_overdue(booking: Booking, actor, now: datetime) -> bool:
