@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from queue import Empty
 
 from django.conf import settings
 from django.db import connection, connections
@@ -43,7 +44,7 @@ def flight_item(cabin, seats: int = 1) -> dict:
     return {
         "type": "flight",
         "flight_id": cabin.flight_id,
-        "cabin_class": cabin.cabin_class,
+        "cabin_class": str(cabin.cabin_class),  # plain data: a spawned child unpickles it
         "seats": seats,
     }
 
@@ -180,6 +181,7 @@ def _run_in_processes(workers, processes: int, start_method: str, timeout: float
     queue = context.Queue()
     shares = [list(enumerate(workers))[p::processes] for p in range(processes)]
     db_name = settings.DATABASES["default"]["NAME"]
+    _load_views()  # once here, inherited by forked children
     # A forked child must not share the parent's sockets to PostgreSQL.
     connections.close_all()
     children = [
@@ -195,13 +197,20 @@ def _run_in_processes(workers, processes: int, start_method: str, timeout: float
     results: dict[int, list] = {}
     failures = []
     deadline = time.monotonic() + timeout
+    answered = 0
     try:
-        for _ in children:
-            kind, payload = queue.get(timeout=max(0.1, deadline - time.monotonic()))
-            if kind == "ok":
-                results.update(payload)
-            else:
-                failures.append(payload)
+        while answered < len(children):
+            try:
+                kind, payload = queue.get(timeout=0.5)
+            except Empty:
+                dead = [c.name for c in children if c.exitcode not in (None, 0)]
+                if dead:
+                    failures.append(f"processes died without an answer: {dead}")
+                    break
+                assert time.monotonic() < deadline, f"no answer from the processes in {timeout}s"
+                continue
+            answered += 1
+            (results.update if kind == "ok" else failures.append)(payload)
     finally:
         for child in children:
             child.join(max(0.1, deadline - time.monotonic()))
@@ -210,6 +219,14 @@ def _run_in_processes(workers, processes: int, start_method: str, timeout: float
                 child.join()
     assert not failures, "a worker process failed:\n" + "\n".join(failures)
     return [results[index] for index in range(len(workers))]
+
+
+def _load_views() -> None:
+    """Import the URLconf and every view before the race, not in its first
+    request."""
+    from django.urls import get_resolver
+
+    get_resolver().check()
 
 
 def process_main(share, barrier, queue, db_name: str, spawned: bool) -> None:
@@ -224,6 +241,7 @@ def process_main(share, barrier, queue, db_name: str, spawned: bool) -> None:
 
             settings.DATABASES["default"]["NAME"] = db_name
             setup_test_environment()  # 'testserver' in ALLOWED_HOSTS, as in the parent
+            _load_views()
         answers = _run_in_threads(share, barrier, BARRIER_TIMEOUT * 4)
         queue.put(("ok", {index: out for (index, _), out in zip(share, answers, strict=True)}))
     except BaseException:
@@ -264,8 +282,10 @@ def _http_answer(response) -> dict:
     outcome = str(response.status_code)
     if response.status_code >= 400:
         outcome += f" {body.get('code', '?')}"
+    # The test client's got_request_exception receiver hears every thread's
+    # exceptions: only a server error's own is worth naming.
     exc_info = getattr(response, "exc_info", None)
-    if exc_info:
+    if exc_info and response.status_code >= 500:
         outcome += f" {exc_info[0].__name__}"
     return {"outcome": outcome, "status": response.status_code, "body": body}
 
