@@ -131,9 +131,16 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
             with transaction.atomic():
                 return _hold(customer, items, idempotency_key, fingerprint, release_stale)
         except _StaleHoldsInTheWay as stale:
-            # Overdue holds sit on rows this hold needs: release them (each in
-            # its own transaction, in the global lock order), then try once more.
-            expire_bookings(booking_ids=stale.booking_ids, note="released for a new hold")
+            # Overdue holds sit on rows this hold needs: release them (in their
+            # own transaction, in the global lock order), then try once more.
+            # Wait for any of them another transaction has locked (another
+            # hold or the sweep releasing it, its owner confirming it): once
+            # that ends, the booking is either no longer in the way or ours to
+            # release. Skipping it would answer "sold out" while its units
+            # are on their way back on sale.
+            expire_bookings(
+                booking_ids=stale.booking_ids, note="released for a new hold", wait=True
+            )
             release_stale = False
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
@@ -461,14 +468,18 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 # --- Expire ----------------------------------------------------------------------------
 
 
-def expire_bookings(*, booking_ids: Iterable[int], note: str = "", now=None) -> int:
+def expire_bookings(
+    *, booking_ids: Iterable[int], note: str = "", now=None, wait: bool = False
+) -> int:
     """Expire the given bookings that are still held and overdue, in one
     transaction; those another transaction has locked are skipped (it is
-    changing them). Returns how many it expired."""
+    changing them), unless `wait`: then they are expired once that
+    transaction ends if they are still held and overdue. Returns how many it
+    expired."""
     now = now or timezone.now()
     with transaction.atomic():
         batch = list(
-            Booking.objects.select_for_update(skip_locked=True)
+            Booking.objects.select_for_update(skip_locked=not wait)
             .filter(pk__in=list(booking_ids), status=HELD, expires_at__lte=now)
             .order_by("pk")
             .only("pk", "status", "customer_id")

@@ -5,7 +5,10 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
+from bookings.models import Booking
+from bookings.services import FlightRequest, hold_booking
 from hotels.models import RoomNight
 from tests.concurrency.race import flight_item, hotel_item, record_figures, run_race
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
@@ -239,3 +242,27 @@ def _deadlocks() -> int:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
         return cursor.fetchone()[0]
+
+
+@pytest.mark.timeout(60)
+def test_holds_racing_over_an_expired_hold_get_every_seat_it_sat_on(make_customers):
+    """An overdue hold sits on all ten seats; ten customers race for one each.
+    Each may find the expired hold in its way: it must be released exactly
+    once, and nobody told "sold out" while its seats were still to be had."""
+    seats = 10
+    cabin = FlightInventoryFactory(total_seats=seats)
+    (owner, _), *customers = make_customers(seats + 1)
+    stale = hold_booking(
+        customer=owner, items=[FlightRequest(cabin.flight_id, cabin.cabin_class, seats)]
+    ).booking
+    Booking.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(hours=1), expires_at=timezone.now()
+    )
+
+    race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
+
+    record_figures("holds_over_an_expired_hold", race)
+    stale.refresh_from_db()
+    assert stale.status == "expired"
+    assert stale.history.filter(from_status="held").count() == 1
+    assert race.outcomes() == {"201": seats}

@@ -217,3 +217,31 @@ def test_expiry_skips_a_booking_being_changed_and_takes_it_afterwards(customer):
     assert expire_overdue_holds(now=later) == 1
     booking.refresh_from_db()
     assert booking.status == "expired"
+
+
+def test_a_hold_waits_for_an_expired_hold_another_request_is_releasing(customer, other_customer):
+    """The only seat sits under an overdue hold that another request is
+    releasing right now (this test, with the booking locked): the hold waits
+    for that release and takes the seat, instead of answering "sold out"."""
+    cabin = FlightInventoryFactory(total_seats=1)
+    stale = make_hold(customer, cabin)
+    Booking.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(hours=1), expires_at=timezone.now()
+    )
+    competitor_client = client_for(other_customer)
+
+    with transaction.atomic():
+        Booking.objects.select_for_update().get(pk=stale.pk)
+        competitor = Competitor(
+            lambda: competitor_client.post(
+                "/api/v1/bookings/", {"items": [flight_item(cabin)]}, format="json"
+            )
+        )
+        competitor.wait_until_blocked_on_a_lock()
+        assert expire_bookings(booking_ids=[stale.pk]) == 1
+
+    response = competitor.finish()
+    assert response.status_code == 201, response.json()
+    stale.refresh_from_db()
+    assert stale.status == "expired"
+    assert stale.history.filter(from_status="held").count() == 1
