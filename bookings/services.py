@@ -132,9 +132,16 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
             with transaction.atomic():
                 return _hold(customer, items, idempotency_key, fingerprint, release_stale)
         except _StaleHoldsInTheWay as stale:
-            # Overdue holds sit on rows this hold needs: release them (each in
-            # its own transaction, in the global lock order), then try once more.
-            expire_bookings(booking_ids=stale.booking_ids, note="released for a new hold")
+            # Overdue holds sit on rows this hold needs: release them (in their
+            # own transaction, in the global lock order), then try once more.
+            # Wait for any of them another transaction has locked (another
+            # hold or the sweep releasing it, its owner confirming it): once
+            # that ends, the booking is either no longer in the way or ours to
+            # release. Skipping it would answer "sold out" while its units
+            # are on their way back on sale.
+            expire_bookings(
+                booking_ids=stale.booking_ids, note="released for a new hold", wait=True
+            )
             release_stale = False
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
@@ -375,9 +382,9 @@ def record_idempotent_response(*, booking: Booking, response: dict) -> None:
 def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booking:
     """Held → confirmed: the held units become booked. Repeating it with the
     same payment reference changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if booking.status == CONFIRMED:
             if booking.payment_reference != payment_reference:
                 raise PaymentReferenceMismatch()
@@ -406,9 +413,9 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
 def cancel_booking(*, booking: Booking, actor) -> Booking:
     """Held → released, confirmed → cancelled; the units go back on sale.
     Cancelling an ended booking changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if _expire_if_overdue(booking, now):
             return booking
         if booking.status == HELD:
@@ -436,9 +443,9 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
 
 def extend_booking(*, booking: Booking, actor) -> Booking:
     """Move `expires_at` to now plus the hold time, a limited number of times."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
@@ -470,14 +477,18 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 # --- Expire ----------------------------------------------------------------------------
 
 
-def expire_bookings(*, booking_ids: Iterable[int], note: str = "", now=None) -> int:
+def expire_bookings(
+    *, booking_ids: Iterable[int], note: str = "", now=None, wait: bool = False
+) -> int:
     """Expire the given bookings that are still held and overdue, in one
     transaction; those another transaction has locked are skipped (it is
-    changing them). Returns how many it expired."""
+    changing them), unless `wait`: then they are expired once that
+    transaction ends if they are still held and overdue. Returns how many it
+    expired."""
     now = now or timezone.now()
     with transaction.atomic():
         batch = list(
-            Booking.objects.select_for_update(skip_locked=True)
+            Booking.objects.select_for_update(skip_locked=not wait)
             .filter(pk__in=list(booking_ids), status=HELD, expires_at__lte=now)
             .order_by("pk")
             .only("pk", "status", "customer_id")
@@ -532,6 +543,13 @@ def expire_overdue_holds(*, batch_size: int | None = None, now=None) -> int:
 
 def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+def _now_once_locked() -> datetime:
+    """The time of a transition, read once the booking's lock is ours: a clock
+    read before waiting for the lock could confirm a hold whose deadline passed
+    during the wait, and would date a transition before the one it waited for."""
+    return timezone.now()
 
 
 def _expire_if_overdue(booking: Booking, now: datetime) -> bool:
