@@ -270,11 +270,23 @@ class HoldLoad:
 
 
 def sweep_in_process(batch_size, sweeping, results) -> None:
+    """The sweep, timing for each batch how long it keeps inventory rows locked:
+    from its counter UPDATEs to its commit, the longest any hold can wait on
+    it for that batch."""
+    windows: list[float] = []
+    release = services._release_inventory
+
+    def timed_release(cursor, booking_ids):
+        started = time.perf_counter()
+        release(cursor, booking_ids)
+        transaction.on_commit(lambda: windows.append(time.perf_counter() - started))
+
+    services._release_inventory = timed_release
     connections.close_all()
     sweeping.set()
     started = time.perf_counter()
     expired = services.expire_overdue_holds(batch_size=batch_size)
-    results.put((expired, time.perf_counter() - started))
+    results.put((expired, time.perf_counter() - started, windows))
 
 
 def percentiles(values: list[float]) -> str:
@@ -319,7 +331,7 @@ def main() -> int:
     sweeper.start()
     sweeping.wait()
     load.phase = "sweep"
-    expired, elapsed = results.get()
+    expired, elapsed, windows = results.get()
     load.phase = "after"
     sweeper.join()
     load.join()
@@ -334,6 +346,7 @@ def main() -> int:
     print(f"expired {expired} holds in {elapsed:.2f} s ({expired / elapsed:,.0f}/s)")
     print(f"hold latency before the sweep: {percentiles(load.latencies['baseline'])}")
     print(f"hold latency during the sweep: {percentiles(load.latencies['sweep'])}")
+    print(f"inventory rows locked by a batch: {percentiles(windows)}")
     print(f"hold errors: {len(load.errors)} {sorted(set(load.errors))[:3]}")
     print(f"overdue holds left: {overdue_left}; inventory rows with drift: {drift}")
     if not args.keep:

@@ -468,7 +468,10 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 #   1. one UPDATE … RETURNING picks the next overdue held bookings with
 #      FOR UPDATE SKIP LOCKED (a confirm, a cancel or another sweep that has one
 #      locked is changing it: leave it to them), marks them expired and writes
-#      their history rows (a data-modifying CTE);
+#      their history rows (a data-modifying CTE). The pick is a MATERIALIZED
+#      CTE: as a subquery the planner may rescan it per row, and each rescan
+#      skips the rows this statement has just updated and takes more than the
+#      LIMIT;
 #   2. one statement per inventory table adds up the units per row, locks the
 #      rows in primary-key order (the global order, so no deadlock with holds)
 #      and moves them from held to available.
@@ -477,16 +480,17 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 # hold contends for stay locked only for the end of a short transaction.
 
 _EXPIRE_BOOKINGS_SQL = """
-WITH expired AS (
+WITH picked AS MATERIALIZED (
+    SELECT id FROM bookings_booking
+    WHERE status = %(held)s AND expires_at <= %(now)s {only_ids} {after}
+    ORDER BY expires_at, id
+    {limit}
+    FOR UPDATE SKIP LOCKED
+), expired AS (
     UPDATE bookings_booking AS b
     SET status = %(expired)s, expired_at = %(now)s
-    WHERE b.status = %(held)s AND b.id IN (
-        SELECT id FROM bookings_booking
-        WHERE status = %(held)s AND expires_at <= %(now)s {only_ids} {after}
-        ORDER BY expires_at, id
-        {limit}
-        FOR UPDATE SKIP LOCKED
-    )
+    FROM picked
+    WHERE b.id = picked.id AND b.status = %(held)s
     RETURNING b.id, b.expires_at
 ), history AS (
     INSERT INTO bookings_bookingstatuschange
