@@ -27,7 +27,7 @@ def cabin(db):
 @pytest.fixture
 def room_type(db):
     room_type = RoomTypeFactory()
-    put_nights_on_sale(room_type, date.today() + timedelta(days=5), nights=10, rooms=100)
+    put_nights_on_sale(room_type, date.today() + timedelta(days=5), nights=10, rooms=400)
     return room_type
 
 
