@@ -274,14 +274,15 @@ def sweep_in_process(batch_size, sweeping, results) -> None:
     from its counter UPDATEs to its commit, the longest any hold can wait on
     it for that batch."""
     windows: list[float] = []
-    release = services._release_inventory
+    release = getattr(services, "_release_inventory", None)
 
     def timed_release(cursor, booking_ids):
         started = time.perf_counter()
         release(cursor, booking_ids)
         transaction.on_commit(lambda: windows.append(time.perf_counter() - started))
 
-    services._release_inventory = timed_release
+    if release is not None:  # absent in the sweep before issue 4
+        services._release_inventory = timed_release
     connections.close_all()
     sweeping.set()
     started = time.perf_counter()
