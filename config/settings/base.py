@@ -125,6 +125,31 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# No results are stored, so beat needs no "celery.backend_cleanup" entry.
+CELERY_RESULT_EXPIRES = None
+# Reliability (README, "Background processes in production"): a task's message
+# is acknowledged only once it has run, so a worker that dies mid-task leaves it
+# to be delivered again; every task is safe to run twice (the sweep and the
+# reconciliation are idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# One message at a time per worker process: a long sweep never sits on
+# prefetched messages another process could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Defaults for tasks that set none; the bookings tasks set their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# Redis redelivers a message not acknowledged within this time: far longer than
+# the longest task (hard limit 960 s, the reconciliation), or a running task
+# would be handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep retrying while the broker is away
 
 # --- Auth -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,3 +251,5 @@ EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
 # has to outlast one batch; it is also how long a sweep killed mid-run (worker
 # crash) keeps the next sweeps out.
 EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=15.0)
+SWEEP_RUN_RETENTION_DAYS = env.int("SWEEP_RUN_RETENTION_DAYS", default=7)
+RECONCILIATION_RUN_RETENTION_DAYS = env.int("RECONCILIATION_RUN_RETENTION_DAYS", default=90)
