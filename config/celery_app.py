@@ -14,10 +14,15 @@ app.autodiscover_tasks()
 
 
 @signals.setup_logging.connect
-def _use_django_logging(**kwargs):
-    """The worker and beat log like the web: the LOGGING setting, request id included."""
+def _use_django_logging(loglevel=None, **kwargs):
+    """The worker and beat log like the web: the LOGGING setting, request id
+    included; `--loglevel` sets the level of Celery's own lifecycle lines
+    (connected, ready, task received), whatever LOG_LEVEL says."""
+    import logging
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger("celery").setLevel(loglevel)

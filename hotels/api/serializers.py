@@ -35,17 +35,19 @@ class RoomTypeSerializer(serializers.ModelSerializer):
 
 
 class StayRoomTypeSerializer(RoomTypeSerializer):
-    """A room type with the availability and price of the stay asked for."""
+    """A room type; when a stay is asked for, also its availability and price."""
 
-    available_rooms = serializers.IntegerField(read_only=True)
+    # Only there with a stay, so optional in the schema (output only: never parsed).
+
+    available_rooms = serializers.IntegerField(required=False)
     total_price = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+        max_digits=14, decimal_places=2, required=False, allow_null=True
     )
-    currency = serializers.CharField(read_only=True, allow_null=True)
+    currency = serializers.CharField(required=False, allow_null=True)
 
     class Meta(RoomTypeSerializer.Meta):
         fields = [*RoomTypeSerializer.Meta.fields, "available_rooms", "total_price", "currency"]
-        read_only_fields = fields
+        read_only_fields = RoomTypeSerializer.Meta.fields
 
 
 class NightSerializer(serializers.Serializer):
