@@ -20,9 +20,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.utils.html import format_html
 
 from config.admin_filters import UpcomingDateFilter
-from config.exceptions import DomainError, ValidationFailed
+from config.exceptions import CapacityBelowCommitted, DomainError, ValidationFailed
 from flights import services
 from flights.api.serializers import CURRENCY_CODE
 from flights.models import Flight, FlightInventory
@@ -38,15 +39,31 @@ class _Refused(Exception):
     """A service refused a cabin: undo the cabins changed before it."""
 
 
-def add_service_error(form: forms.BaseForm, exc: DomainError, field: str) -> None:
-    """A service's refusal as the form's errors: each error of a 400 on its
-    field (when the form has it), anything else on `field`."""
+def add_service_error(form: forms.BaseForm, exc: DomainError) -> None:
+    """A service's refusal as the cabin form's errors: each error of a 400 on
+    its field (when the form has it); a capacity refusal across the cabin's
+    row, in the service's words, with the least total it allows on the field."""
     if isinstance(exc, ValidationFailed):
         for error in exc.extra["errors"]:
             name = error["field"] if error["field"] in form.fields else None
             form.add_error(name, error["detail"])
+    elif isinstance(exc, CapacityBelowCommitted):
+        form.add_error(None, exc.detail)
+        form.add_error("total_seats", f"At least {exc.extra['held'] + exc.extra['booked']}.")
     else:
-        form.add_error(field, exc.detail)
+        form.add_error(None, exc.detail)
+
+
+class ShownValue(forms.Widget):
+    """A value that cannot change here, shown as text rather than as a
+    greyed-out input (its field is disabled, so posted values are ignored)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html("<span>{}</span>", self.text)
 
 
 class CabinForm(forms.ModelForm):
@@ -62,9 +79,14 @@ class CabinForm(forms.ModelForm):
         if "currency" in self.fields:
             self.fields["currency"].validators.append(CURRENCY_CODE)
         if self.instance.pk is not None:
-            for name in ("cabin_class", "currency"):
+            shown = {
+                "cabin_class": self.instance.get_cabin_class_display(),
+                "currency": self.instance.currency,
+            }
+            for name, text in shown.items():
                 if name in self.fields:
                     self.fields[name].disabled = True
+                    self.fields[name].widget = ShownValue(text)
         elif flight_currency and "currency" in self.fields:
             self.fields["currency"].initial = flight_currency
 
@@ -119,7 +141,7 @@ class CabinFormSet(forms.BaseInlineFormSet):
                     try:
                         self._apply(form)
                     except DomainError as exc:
-                        add_service_error(form, exc, field="total_seats")
+                        add_service_error(form, exc)
                 if any(form.errors for form in filled):
                     raise _Refused
         except _Refused:

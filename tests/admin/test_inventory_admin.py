@@ -260,7 +260,7 @@ def test_a_cabin_change_the_api_refuses_is_refused_in_the_admin(
     economy = errors[0]
     if api_field is None:  # the service's refusal, word for word
         assert api.json()["code"] == "capacity_below_committed"
-        assert economy == {"total_seats": [api.json()["detail"]]}
+        assert economy == {"__all__": [api.json()["detail"]], "total_seats": ["At least 5."]}
         assert api.json()["detail"] in response.content.decode()
     else:
         assert api_field in {e["field"] for e in api.json()["errors"]}
@@ -276,9 +276,10 @@ def test_the_refusal_names_what_is_committed(inventory_manager, committed_cabin)
         flight_url(flight), cabin_post(flight, {"economy": {"total_seats": 4}})
     )
     assert cabin_errors(response)[0] == {
-        "total_seats": ["5 seats are held or booked; the cabin cannot shrink to 4."]
+        "__all__": ["5 seats are held or booked; the cabin cannot shrink to 4."],
+        "total_seats": ["At least 5."],
     }
-    assert "Please correct the error below." in response.content.decode()
+    assert "Please correct the errors below." in response.content.decode()
 
 
 def test_if_one_cabin_is_refused_no_cabin_changes(inventory_manager, committed_cabin):
@@ -305,7 +306,8 @@ def test_a_refused_cabin_after_an_accepted_one_undoes_it(inventory_manager):
     changes = {"economy": {"total_seats": 50}, "business": {"total_seats": 2}}
     response = client_of(inventory_manager).post(flight_url(flight), cabin_post(flight, changes))
     errors = cabin_errors(response)
-    assert errors[0] == {} and list(errors[1]) == ["total_seats"]
+    assert errors[0] == {}
+    assert errors[1]["__all__"] == ["3 seats are held or booked; the cabin cannot shrink to 2."]
     assert snapshot() == before
     assert counters(economy) == (10, 10, 0, 0) and counters(business) == (4, 1, 0, 3)
 
