@@ -235,7 +235,6 @@ class FlightAdmin(admin.ModelAdmin):
         "flight_number",
         "route",
         "departure_at",
-        "arrival_at",
         "seats_available",
         "seats_committed",
     )
@@ -271,9 +270,9 @@ class FlightAdmin(admin.ModelAdmin):
 
     @admin.display(description="route", ordering="origin")
     def route(self, flight: Flight) -> str:
-        return f"{flight.origin} → {flight.destination}"
+        return f"{flight.origin}\N{NO-BREAK SPACE}→\N{NO-BREAK SPACE}{flight.destination}"
 
-    @admin.display(description="seats available / total")
+    @admin.display(description="available / total")
     def seats_available(self, flight: Flight) -> str:
         cabins = flight.cabins.all()
         return f"{sum(c.available_seats for c in cabins)} / {sum(c.total_seats for c in cabins)}"
