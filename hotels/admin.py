@@ -64,6 +64,10 @@ def capacity_refusal(exc: CapacityBelowCommitted) -> str:
     return f"{exc.detail} Nothing was changed. {listed}{more}."
 
 
+def may_set_availability(request) -> bool:
+    return request.user.has_perms(SET_AVAILABILITY_PERMISSIONS)
+
+
 class RoomTypeInline(admin.TabularInline):
     model = RoomType
     fields = ("code", "name", "max_guests", "availability")
@@ -71,6 +75,12 @@ class RoomTypeInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return (
+            fields if may_set_availability(request) else [f for f in fields if f != "availability"]
+        )
 
     @admin.display(description="availability")
     def availability(self, room_type: RoomType) -> str:
@@ -119,7 +129,13 @@ class RoomTypeAdmin(admin.ModelAdmin):
         ]
 
     def has_set_availability_permission(self, request) -> bool:
-        return request.user.has_perms(SET_AVAILABILITY_PERMISSIONS)
+        return may_set_availability(request)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if may_set_availability(request):
+            return shown
+        return [column for column in shown if column != "availability"]
 
     @admin.display(description="availability")
     def availability(self, room_type: RoomType) -> str:

@@ -207,8 +207,9 @@ def test_viewing_inventory_is_not_changing_it(bare_staff, committed_cabin):
     from django.contrib.auth.models import Permission
 
     bare_staff.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_flight", "view_flightinventory"])
-        | Permission.objects.filter(codename__in=["view_roomtype", "view_roomnight"])
+        Permission.objects.filter(
+            codename__in=["view_flight", "view_flightinventory", "view_hotel", "view_roomtype"]
+        )
     )
     night = RoomNightFactory()
     client = client_of(bare_staff)
@@ -217,9 +218,14 @@ def test_viewing_inventory_is_not_changing_it(bare_staff, committed_cabin):
     before = snapshot()
     response = client.post(flight_url(flight), cabin_post(flight, {"economy": {"total_seats": 50}}))
     assert response.status_code == 403
-    page = client.get(reverse("admin:hotels_roomtype_change", args=[night.room_type_id]))
-    assert page.status_code == 200
-    assert availability_url(night.room_type) not in page.content.decode()
+    for url in (
+        reverse("admin:hotels_roomtype_change", args=[night.room_type_id]),
+        reverse("admin:hotels_hotel_change", args=[night.room_type.hotel_id]),
+        ROOM_TYPES,
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert availability_url(night.room_type) not in page.content.decode()
     assert client.get(availability_url(night.room_type)).status_code == 403
     assert snapshot() == before
 
@@ -732,6 +738,7 @@ def test_the_room_type_page_links_to_the_range_form(inventory_manager):
     assert availability_url(room_type) in page.content.decode()
     hotel_page = client.get(reverse("admin:hotels_hotel_change", args=[room_type.hotel_id]))
     assert availability_url(room_type) in hotel_page.content.decode()
+    assert availability_url(room_type) in client.get(ROOM_TYPES).content.decode()
     form = client.get(availability_url(room_type))
     assert form.context["form"]["currency"].initial == "EUR"
     assert "No night of this room type is on sale yet." in form.content.decode()
