@@ -8,13 +8,17 @@ day of data or a year of it. Times are UTC; "today" is the UTC date.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.apps import apps
-from django.db.models import Count, F, Max, Q, Subquery, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    ReconciliationRun,
+    SweepRun,
+)
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import metrics
@@ -79,15 +83,17 @@ class Conversion:
 
 @dataclass(frozen=True)
 class SweepReport:
-    at: datetime | None
-    expired: int | None
-    source: str
+    at: datetime
+    expired: int
+    outcome: str
+    error: str
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    at: datetime | None
-    drift: int | None
+    at: datetime
+    drift: int
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -215,43 +221,29 @@ def holds_per_hour(now: datetime, hours: int = HOURS_OF_HOLDS) -> list[tuple[dat
 
 
 def last_sweep() -> SweepReport | None:
-    """When the expiry sweep last ran and how many holds it expired. The
-    source is this one function: a run log (a `SweepRun` model in bookings)
-    when there is one, else the status history, which only knows sweeps that
-    expired something."""
-    runs = _optional_model("SweepRun")
-    if runs is not None:
-        latest = runs.objects.order_by("-pk").first()
-        if latest is None:
-            return None
-        return SweepReport(
-            at=_first_attribute(latest, "finished_at", "ended_at", "started_at", "ran_at", "at"),
-            expired=_first_attribute(latest, "expired", "expired_count", "released", "count"),
-            source="sweep runs",
-        )
-    sweeps = BookingStatusChange.objects.filter(
-        to_status=BookingStatus.EXPIRED, actor_kind=Actor.SYSTEM
-    )
-    # One sweep stamps every expiry of its run with the same time.
-    latest_at = sweeps.order_by("-at").values("at")[:1]
-    found = sweeps.filter(at=Subquery(latest_at)).aggregate(at=Max("at"), expired=Count("pk"))
-    if found["at"] is None:
+    """When the expiry sweep last ran, how it ended and how many holds it
+    expired (its `SweepRun`); None before the first run."""
+    latest = SweepRun.objects.order_by("-started_at", "-pk").first()
+    if latest is None:
         return None
-    return SweepReport(at=found["at"], expired=found["expired"], source="status history")
+    return SweepReport(
+        at=latest.finished_at or latest.started_at,
+        expired=latest.expired,
+        outcome=latest.get_outcome_display(),
+        error=latest.error,
+    )
 
 
 def last_reconcile() -> ReconcileReport | None:
-    """The last `reconcile_inventory` result, once something records it (a
-    `ReconcileRun` model in bookings); None means not run yet."""
-    runs = _optional_model("ReconcileRun")
-    if runs is None:
-        return None
-    latest = runs.objects.order_by("-pk").first()
+    """The last `reconcile_inventory` run (its `ReconciliationRun`); None
+    means it has not run yet."""
+    latest = ReconciliationRun.objects.order_by("-started_at", "-pk").first()
     if latest is None:
         return None
     return ReconcileReport(
-        at=_first_attribute(latest, "finished_at", "started_at", "ran_at", "at", "created_at"),
-        drift=_first_attribute(latest, "drift_count", "drifted", "drift", "mismatches"),
+        at=latest.finished_at or latest.started_at,
+        drift=latest.drift_count,
+        outcome=latest.get_outcome_display(),
     )
 
 
@@ -261,18 +253,3 @@ def lock_timeouts(now: datetime) -> LockTimeouts:
     except RedisError:
         recent = None
     return LockTimeouts(recent=recent, this_process=metrics.process_lock_timeouts())
-
-
-def _optional_model(name: str):
-    try:
-        return apps.get_model("bookings", name)
-    except LookupError:
-        return None
-
-
-def _first_attribute(obj, *names):
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None and not callable(value):
-            return value
-    return None

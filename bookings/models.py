@@ -168,3 +168,61 @@ class BookingStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class RunOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class SweepRun(models.Model):
+    """One run of the expiry sweep: when it ran and what it did, for the staff
+    dashboard. A run still `running` long after it started died mid-way (its
+    finished batches stay expired; the next run does the rest). Old rows are
+    pruned by the sweep itself."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=RunOutcome.choices, default=RunOutcome.RUNNING
+    )
+    expired = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    batch_size = models.PositiveIntegerField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return (
+            f"sweep at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}, {self.expired} expired"
+        )
+
+
+class ReconciliationRun(models.Model):
+    """One run of `reconcile_inventory`: how many counters it checked, which
+    drifted (the first few, as data) and what `--fix` did about them."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=RunOutcome.choices, default=RunOutcome.RUNNING
+    )
+    fix = models.BooleanField(default=False)
+    cabins_checked = models.PositiveIntegerField(default=0)
+    nights_checked = models.PositiveIntegerField(default=0)
+    drift_count = models.PositiveIntegerField(default=0)
+    fixed_count = models.PositiveIntegerField(default=0)
+    unfixable_count = models.PositiveIntegerField(default=0)
+    drift = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"reconciliation at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.drift_count} drifted"

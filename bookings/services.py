@@ -12,6 +12,7 @@ a batch of bookings with SKIP LOCKED, then their inventory rows.
 """
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from bookings import metrics
 from bookings.exceptions import (
     ExtensionLimit,
     HoldExpired,
@@ -41,6 +43,8 @@ from bookings.models import (
     BookingStatusChange,
     FlightItem,
     HotelItem,
+    RunOutcome,
+    SweepRun,
 )
 from config.exceptions import ValidationFailed
 from flights import services as seats
@@ -131,9 +135,16 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
             with transaction.atomic():
                 return _hold(customer, items, idempotency_key, fingerprint, release_stale)
         except _StaleHoldsInTheWay as stale:
-            # Overdue holds sit on rows this hold needs: release them (each in
-            # its own transaction, in the global lock order), then try once more.
-            expire_bookings(booking_ids=stale.booking_ids, note="released for a new hold")
+            # Overdue holds sit on rows this hold needs: release them (in their
+            # own transaction, in the global lock order), then try once more.
+            # Wait for any of them another transaction has locked (another
+            # hold or the sweep releasing it, its owner confirming it): once
+            # that ends, the booking is either no longer in the way or ours to
+            # release. Skipping it would answer "sold out" while its units
+            # are on their way back on sale.
+            expire_bookings(
+                booking_ids=stale.booking_ids, note="released for a new hold", wait=True
+            )
             release_stale = False
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
@@ -374,9 +385,9 @@ def record_idempotent_response(*, booking: Booking, response: dict) -> None:
 def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booking:
     """Held → confirmed: the held units become booked. Repeating it with the
     same payment reference changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if booking.status == CONFIRMED:
             if booking.payment_reference != payment_reference:
                 raise PaymentReferenceMismatch()
@@ -405,9 +416,9 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
 def cancel_booking(*, booking: Booking, actor) -> Booking:
     """Held → released, confirmed → cancelled; the units go back on sale.
     Cancelling an ended booking changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         if _expire_if_overdue(booking, now):
             return booking
         if booking.status == HELD:
@@ -435,9 +446,9 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
 
 def extend_booking(*, booking: Booking, actor) -> Booking:
     """Move `expires_at` to now plus the hold time, a limited number of times."""
-    now = timezone.now()
     with transaction.atomic():
         booking = _lock(booking)
+        now = _now_once_locked()
         expired = _expire_if_overdue(booking, now)
         if not expired:
             if booking.status == EXPIRED:
@@ -451,6 +462,7 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
             booking.extension_count = F("extension_count") + 1
             booking.save(update_fields=["expires_at", "extension_count"])
             booking.refresh_from_db(fields=["extension_count"])
+            metrics.count_extension()
             BookingStatusChange.objects.create(
                 booking=booking,
                 from_status=HELD,
@@ -466,63 +478,218 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 
 
 # --- Expire ----------------------------------------------------------------------------
+#
+# The sweep's batches are a few set-based statements, whatever their size:
+#
+#   1. one UPDATE … RETURNING picks the next overdue held bookings with
+#      FOR UPDATE SKIP LOCKED (a confirm, a cancel or another sweep that has one
+#      locked is changing it: leave it to them), marks them expired and writes
+#      their history rows (a data-modifying CTE). The pick is a MATERIALIZED
+#      CTE: as a subquery the planner may rescan it per row, and each rescan
+#      skips the rows this statement has just updated and takes more than the
+#      LIMIT;
+#   2. one statement per inventory table adds up the units per row, locks the
+#      rows in primary-key order (the global order, so no deadlock with holds)
+#      and moves them from held to available.
+#
+# The bookings are written first and the inventory last, so the rows every
+# hold contends for stay locked only for the end of a short transaction.
+
+_EXPIRE_BOOKINGS_SQL = """
+WITH picked AS MATERIALIZED (
+    SELECT id FROM bookings_booking
+    WHERE status = %(held)s AND expires_at <= %(now)s {only_ids} {after}
+    ORDER BY expires_at, id
+    {limit}
+    FOR UPDATE {skip_locked}
+), expired AS (
+    UPDATE bookings_booking AS b
+    SET status = %(expired)s, expired_at = %(now)s
+    FROM picked
+    WHERE b.id = picked.id AND b.status = %(held)s
+    RETURNING b.id, b.expires_at
+), history AS (
+    INSERT INTO bookings_bookingstatuschange
+        (booking_id, from_status, to_status, actor_kind, actor_id, at, note)
+    SELECT id, %(held)s, %(expired)s, %(system)s, NULL, %(now)s, %(note)s FROM expired
+)
+SELECT id, expires_at FROM expired ORDER BY expires_at, id
+"""
+
+_RELEASE_SEATS_SQL = """
+WITH moves AS (
+    SELECT inventory_id AS id, SUM(seats) AS n
+    FROM bookings_flightitem WHERE booking_id = ANY(%(ids)s)
+    GROUP BY inventory_id
+), locked AS MATERIALIZED (
+    SELECT id FROM flights_flightinventory
+    WHERE id IN (SELECT id FROM moves) ORDER BY id FOR UPDATE
+)
+UPDATE flights_flightinventory AS f
+SET held_seats = f.held_seats - moves.n, available_seats = f.available_seats + moves.n
+FROM moves JOIN locked ON locked.id = moves.id
+WHERE f.id = moves.id
+"""
+
+_RELEASE_ROOMS_SQL = """
+WITH moves AS (
+    SELECT rn.id, SUM(hi.rooms) AS n
+    FROM bookings_hotelitem AS hi
+    JOIN hotels_roomnight AS rn ON rn.room_type_id = hi.room_type_id
+        AND rn.date >= hi.check_in AND rn.date < hi.check_out
+    WHERE hi.booking_id = ANY(%(ids)s)
+    GROUP BY rn.id
+), locked AS MATERIALIZED (
+    SELECT id FROM hotels_roomnight
+    WHERE id IN (SELECT id FROM moves) ORDER BY id FOR UPDATE
+)
+UPDATE hotels_roomnight AS rn
+SET held_rooms = rn.held_rooms - moves.n, available_rooms = rn.available_rooms + moves.n
+FROM moves JOIN locked ON locked.id = moves.id
+WHERE rn.id = moves.id
+"""
 
 
-def expire_bookings(*, booking_ids: Iterable[int], note: str = "", now=None) -> int:
+def _expire_batch(
+    *,
+    now: datetime,
+    note: str,
+    limit: int | None = None,
+    ids: list[int] | None = None,
+    after: tuple[datetime, int] | None = None,
+    wait: bool = False,
+) -> list[tuple[int, datetime]]:
+    """Expire up to `limit` overdue held bookings (or those of `ids` that are,
+    or those after the `(expires_at, id)` key `after`), skipping locked ones
+    unless `wait`, and give their units back. Returns `(id, expires_at)` of those it expired,
+    in key order. The caller runs it inside transaction.atomic(): the bookings
+    and their counters commit together."""
+    sql = _EXPIRE_BOOKINGS_SQL.format(
+        only_ids="AND id = ANY(%(ids)s)" if ids is not None else "",
+        after="AND (expires_at, id) > (%(after_at)s, %(after_id)s)" if after else "",
+        limit="LIMIT %(limit)s" if limit is not None else "",
+        skip_locked="" if wait else "SKIP LOCKED",
+    )
+    params = {
+        "held": HELD,
+        "expired": EXPIRED,
+        "system": Actor.SYSTEM,
+        "now": now,
+        "note": note,
+        "ids": ids,
+        "limit": limit,
+        "after_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        expired = cursor.fetchall()
+        if expired:
+            _release_inventory(cursor, [pk for pk, _ in expired])
+    metrics.count_transition(EXPIRED, len(expired))
+    return expired
+
+
+def _release_inventory(cursor, booking_ids: list[int]) -> None:
+    """Held → available for every unit of these (just expired) bookings."""
+    cursor.execute(_RELEASE_SEATS_SQL, {"ids": booking_ids})
+    cursor.execute(_RELEASE_ROOMS_SQL, {"ids": booking_ids})
+
+
+def expire_bookings(
+    *, booking_ids: Iterable[int], note: str = "", now=None, wait: bool = False
+) -> int:
     """Expire the given bookings that are still held and overdue, in one
     transaction; those another transaction has locked are skipped (it is
-    changing them). Returns how many it expired."""
-    now = now or timezone.now()
+    changing them), unless `wait`: then they are expired once that
+    transaction ends if they are still held and overdue. Returns how many it
+    expired."""
+    ids = list(booking_ids)
+    if not ids:
+        return 0
     with transaction.atomic():
-        batch = list(
-            Booking.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(booking_ids), status=HELD, expires_at__lte=now)
-            .order_by("pk")
-            .only("pk", "status", "customer_id")
-        )
-        _transition(
-            batch,
-            to_status=EXPIRED,
-            source="held",
-            target="available",
-            actor=None,
-            now=now,
-            note=note,
-            expired_at=now,
-        )
-    return len(batch)
+        expired = _expire_batch(now=now or timezone.now(), note=note, ids=ids, wait=wait)
+    return len(expired)
 
 
 def expire_overdue_holds(*, batch_size: int | None = None, now=None) -> int:
     """The sweep: expire every held booking whose `expires_at` has passed, in
     batches of short transactions, skipping rows other transactions hold.
-    Single-flight: while one sweep runs, another returns at once."""
+    Single-flight: while one sweep runs, another returns 0 at once (without
+    Redis both run, and SKIP LOCKED keeps them apart). Each run is recorded as
+    a `SweepRun`. Returns how many it expired."""
     batch_size = batch_size or settings.EXPIRY_BATCH_SIZE
     now = now or timezone.now()
+    with metrics.sweep_run() as observed:
+        try:
+            with locks.acquire(
+                locks.singleton_key("expiry-sweep"),
+                wait=0,
+                timeout=settings.EXPIRY_SWEEP_LOCK_SECONDS,
+            ) as sweep_lock:
+                return _sweep(sweep_lock, batch_size=batch_size, now=now)
+        except locks.LockTimeout:
+            observed.skip()
+            logger.info("expiry sweep skipped: another sweep is running")
+            return 0
+
+
+def _sweep(sweep_lock: locks.Locks, *, batch_size: int, now: datetime) -> int:
+    started = time.monotonic()
+    run = SweepRun.objects.create(started_at=timezone.now(), batch_size=batch_size)
+    # Each batch starts after the last key of the one before, so no scan walks
+    # again over the index entries of the bookings it has just expired. A booking
+    # skipped because another transaction had it locked is being changed by
+    # that transaction; if it rolls back, the next sweep expires it.
+    after = None
     try:
-        with locks.acquire(
-            locks.singleton_key("expiry-sweep"), wait=0, timeout=settings.EXPIRY_SWEEP_LOCK_SECONDS
-        ) as sweep_lock:
-            total = 0
-            while True:
-                candidates = list(
-                    Booking.objects.filter(status=HELD, expires_at__lte=now)
-                    .order_by("expires_at", "pk")
-                    .values_list("pk", flat=True)[:batch_size]
+        while True:
+            with transaction.atomic():
+                _commit_without_waiting_for_the_disk()
+                expired = _expire_batch(
+                    now=now, note="expired by the sweep", limit=batch_size, after=after
                 )
-                if not candidates:
-                    break
-                expired = expire_bookings(
-                    booking_ids=candidates, now=now, note="expired by the sweep"
-                )
-                total += expired
-                sweep_lock.refresh()
-                if expired == 0:
-                    break  # all of them are locked by others, who are changing them
-            return total
-    except locks.LockTimeout:
-        logger.info("expiry sweep skipped: another sweep is running")
-        return 0
+            if expired:
+                run.batches += 1
+                run.expired += len(expired)
+                after = (expired[-1][1], expired[-1][0])
+            sweep_lock.refresh()
+            if len(expired) < batch_size:
+                # None left, or the rest are locked by those changing them.
+                break
+    except BaseException as exc:
+        _finish_run(run, RunOutcome.FAILED, error=repr(exc))
+        logger.exception(
+            "expiry sweep failed after expiring %d holds in %d batches", run.expired, run.batches
+        )
+        raise
+    _finish_run(run, RunOutcome.FINISHED)
+    logger.info(
+        "expiry sweep: expired %d holds in %d batches in %.2f s",
+        run.expired,
+        run.batches,
+        time.monotonic() - started,
+    )
+    return run.expired
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """The batch's commit does not wait for its WAL flush, so the inventory rows
+    it locks are free sooner. Safe: if PostgreSQL crashed before the flush, the
+    whole batch is lost together (bookings held, counters held: consistent) and
+    the next sweep redoes it; and any transaction that sells the freed units
+    flushes the WAL up to its own commit, the batch's included, first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _finish_run(run: SweepRun, outcome: str, error: str = "") -> None:
+    run.outcome = outcome
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["outcome", "error", "finished_at", "expired", "batches"])
+    cutoff = run.finished_at - timedelta(days=settings.SWEEP_RUN_RETENTION_DAYS)
+    SweepRun.objects.filter(started_at__lt=cutoff).delete()
 
 
 # --- Shared ----------------------------------------------------------------------------
@@ -530,6 +697,13 @@ def expire_overdue_holds(*, batch_size: int | None = None, now=None) -> int:
 
 def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+def _now_once_locked() -> datetime:
+    """The time of a transition, read once the booking's lock is ours: a clock
+    read before waiting for the lock could confirm a hold whose deadline passed
+    during the wait, and would date a transition before the one it waited for."""
+    return timezone.now()
 
 
 def _expire_if_overdue(booking: Booking, now: datetime) -> bool:
@@ -578,6 +752,7 @@ def _transition(
         return
     ids = [booking.pk for booking in bookings]
     Booking.objects.filter(pk__in=ids).update(status=to_status, **fields)
+    metrics.count_transition(to_status, len(bookings))
     BookingStatusChange.objects.bulk_create(
         BookingStatusChange(
             booking_id=booking.pk,

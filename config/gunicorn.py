@@ -12,3 +12,38 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
+# The request id of each answer, so an access line can be matched with the app's logs.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+def _log_format() -> str:
+    production = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+    return os.environ.get("LOG_FORMAT") or ("json" if production else "plain")
+
+
+def _gunicorn_logging() -> dict:
+    """gunicorn's own lines through the app's handler: JSON in production."""
+    from config.logs import logging_config
+
+    config = logging_config(_log_format(), os.environ.get("LOG_LEVEL", "INFO"))
+    for name in ("gunicorn.error", "gunicorn.access"):
+        config["loggers"][name] = {"level": "INFO", "handlers": ["console"], "propagate": False}
+    return config
+
+
+logconfig_dict = _gunicorn_logging()
+
+
+# --- Prometheus multiprocess mode (config/metrics.py) -----------------------------------
+# The run and bench scripts set PROMETHEUS_MULTIPROC_DIR to an empty directory
+# before anything starts; every worker writes its figures there. Made here, when
+# gunicorn reads this file: before the app loads, even with --preload.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -126,7 +126,8 @@ def _take(locks: Locks, keys: list[str], *, timeout: float, wait: float) -> None
         started = time.monotonic()
         remaining = max(0.0, deadline - started)
         if not lock.acquire(blocking=remaining > 0, blocking_timeout=remaining or None):
-            metrics.count_lock_timeout(_kind(key))
+            if wait > 0:  # a caller that would not wait (wait=0) only tried: no timeout
+                metrics.count_lock_timeout(_kind(key))
             raise LockTimeout(key)
         metrics.lock_wait_seconds.labels(kind=_kind(key)).observe(time.monotonic() - started)
         metrics.lock_acquisitions.labels(kind=_kind(key)).inc()

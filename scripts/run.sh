@@ -7,7 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh deps
 state="$(mktemp)"
-trap 'scripts/services.sh down "$state"; rm -f "$state"' EXIT
+# Prometheus multiprocess mode: every gunicorn worker and Celery process writes
+# its figures here and /metrics adds them up (config/metrics.py). Empty each run.
+PROMETHEUS_MULTIPROC_DIR="$(mktemp -d)"
+export PROMETHEUS_MULTIPROC_DIR
+trap 'scripts/services.sh down "$state"; rm -f "$state"; rm -rf "$PROMETHEUS_MULTIPROC_DIR"' EXIT
 scripts/services.sh up "$state"
 
 export PATH="$PWD/.venv/bin:$PATH"

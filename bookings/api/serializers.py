@@ -73,7 +73,7 @@ ITEM_SERIALIZERS = {"flight": FlightItemRequestSerializer, "hotel": HotelItemReq
 @extend_schema_field(
     PolymorphicProxySerializer(
         component_name="BookingItemRequest",
-        serializers=[FlightItemRequestSerializer, HotelItemRequestSerializer],
+        serializers={"flight": FlightItemRequestSerializer, "hotel": HotelItemRequestSerializer},
         resource_type_field_name="type",
         many=True,
     )

@@ -7,13 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from bookings import selectors, services
+from bookings import metrics, selectors, services
 from bookings.api.serializers import (
     BookingCreateSerializer,
     BookingListQuerySerializer,
     BookingSerializer,
     ConfirmSerializer,
 )
+from config.api.schema import error
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -64,19 +65,21 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=BookingCreateSerializer,
-        responses={201: BookingSerializer},
+        responses={201: BookingSerializer, 409: error(409), 422: error(422)},
         parameters=[IDEMPOTENCY_HEADER],
     )
     def create(self, request):
-        key = _idempotency_key(request)
-        serializer = BookingCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = services.hold_booking(
-            customer=request.user,
-            items=serializer.validated_data["items"],
-            idempotency_key=key,
-            fingerprint=BookingCreateSerializer.fingerprint(request.data) if key else "",
-        )
+        with metrics.hold_outcome() as outcome:
+            key = _idempotency_key(request)
+            serializer = BookingCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result = services.hold_booking(
+                customer=request.user,
+                items=serializer.validated_data["items"],
+                idempotency_key=key,
+                fingerprint=BookingCreateSerializer.fingerprint(request.data) if key else "",
+            )
+            outcome.replayed(result.replayed)
         if result.replayed:
             body = (
                 result.booking.idempotent_response
@@ -92,7 +95,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             services.record_idempotent_response(booking=result.booking, response=body)
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer})
+    @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])
     def confirm(self, request, reference=None):
         booking = self._owned_object()
@@ -111,7 +114,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         booking = services.cancel_booking(booking=self.get_object(), actor=request.user)
         return Response(BookingSerializer(booking).data)
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
+    @extend_schema(request=None, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])
     def extend(self, request, reference=None):
         booking = services.extend_booking(booking=self._owned_object(), actor=request.user)

@@ -2,6 +2,7 @@
 `{"code": "...", "detail": "..."}` plus the fields of that error."""
 
 import logging
+import math
 
 import redis.exceptions
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -69,14 +70,15 @@ def error_response(status_code: int, code: str, detail: str, headers=None, **ext
     return Response({"code": code, "detail": detail, **extra}, status=status_code, headers=headers)
 
 
-def exception_handler(exc, context):
+def _as_api_error(exc):
+    """Django's and the dependencies' exceptions as the API errors they answer."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.UnsupportedMediaType):
         # API.md: every body is JSON; anything else is a malformed request.
-        exc = exceptions.ValidationError(
+        return exceptions.ValidationError(
             {
                 "non_field_errors": [
                     exceptions.ErrorDetail(
@@ -86,11 +88,28 @@ def exception_handler(exc, context):
                 ]
             }
         )
-    elif isinstance(exc, _UNAVAILABLE) or (
+    if isinstance(exc, _UNAVAILABLE) or (
         isinstance(exc, DatabaseError) and _is_connection_problem(exc)
     ):
+        return ServiceUnavailable()
+    return exc
+
+
+def code_for_exception(exc) -> str:
+    """The contract's code an exception answers with (`server_error` if none)."""
+    exc = _as_api_error(exc)
+    if isinstance(exc, DomainError):
+        return exc.code
+    if isinstance(exc, exceptions.APIException):
+        return _code_for(exc)
+    return "server_error"
+
+
+def exception_handler(exc, context):
+    converted = _as_api_error(exc)
+    if isinstance(converted, ServiceUnavailable) and converted is not exc:
         logger.warning("dependency unavailable: %r", exc)
-        exc = ServiceUnavailable()
+    exc = converted
 
     if isinstance(exc, DomainError):
         set_rollback()
@@ -106,8 +125,9 @@ def exception_handler(exc, context):
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if isinstance(exc, exceptions.Throttled):
+        # Always a Retry-After (the contract's), even when DRF cannot say how long.
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait or 0)))
     code = _code_for(exc)
     if code == "validation_error":
         errors = flatten_errors(exc.detail)

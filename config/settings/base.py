@@ -6,6 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
+from config.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -35,6 +37,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",
+    "config.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +111,13 @@ CACHES = {
         },
     },
 }
+# The throttles' counters: the same Redis, but a Redis error reads as "no
+# history" (logged), so rate limiting fails open (config/api/throttles.py).
+CACHES["throttle"] = {
+    **CACHES["default"],
+    "OPTIONS": {**CACHES["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": True},
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_redis_db(REDIS_URL, 1))
@@ -114,6 +125,31 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# No results are stored, so beat needs no "celery.backend_cleanup" entry.
+CELERY_RESULT_EXPIRES = None
+# Reliability (README, "Background processes in production"): a task's message
+# is acknowledged only once it has run, so a worker that dies mid-task leaves it
+# to be delivered again; every task is safe to run twice (the sweep and the
+# reconciliation are idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# One message at a time per worker process: a long sweep never sits on
+# prefetched messages another process could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Defaults for tasks that set none; the bookings tasks set their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# Redis redelivers a message not acknowledged within this time: far longer than
+# the longest task (hard limit 960 s, the reconciliation), or a running task
+# would be handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep retrying while the broker is away
 
 # --- Auth -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -154,12 +190,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": (
         [
-            "rest_framework.throttling.AnonRateThrottle",
-            "rest_framework.throttling.UserRateThrottle",
-            "rest_framework.throttling.ScopedRateThrottle",
+            "config.api.throttles.AnonRateThrottle",
+            "config.api.throttles.UserRateThrottle",
+            "config.api.throttles.ScopedRateThrottle",
         ]
         if THROTTLING
         else []
@@ -170,6 +206,9 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_RATE_AUTH", default="20/min"),
         "booking_create": env("THROTTLE_RATE_BOOKING_CREATE", default="60/min"),
     },
+    # Proxies in front of the app (a load balancer: 1), so anonymous callers
+    # are told apart by their own address in X-Forwarded-For, not the proxy's.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -182,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.add_operations_endpoints",
+    ],
 }
 
 # --- Business rules (API.md) ----------------------------------------------------------
@@ -191,21 +234,10 @@ MAX_ACTIVE_HOLDS_PER_CUSTOMER = env.int("MAX_ACTIVE_HOLDS_PER_CUSTOMER", default
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 
 # --- Logging ----------------------------------------------------------------------------
+# LOG_FORMAT: plain (lines for a developer) or json (production's default).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- Locks (DESIGN.md, Locks) -------------------------------------------------------------
 LOCK_TIMEOUT_SECONDS = env.float("LOCK_TIMEOUT_SECONDS", default=10.0)
@@ -215,4 +247,9 @@ INVENTORY_REDIS_LOCKS = env.bool("INVENTORY_REDIS_LOCKS", default=False)
 
 # --- Expiry sweep (DESIGN.md, Expiry) ------------------------------------------------------
 EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
-EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=60.0)
+# The sweep refreshes its single-flight lock after every batch, so this only
+# has to outlast one batch; it is also how long a sweep killed mid-run (worker
+# crash) keeps the next sweeps out.
+EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=15.0)
+SWEEP_RUN_RETENTION_DAYS = env.int("SWEEP_RUN_RETENTION_DAYS", default=7)
+RECONCILIATION_RUN_RETENTION_DAYS = env.int("RECONCILIATION_RUN_RETENTION_DAYS", default=90)

@@ -1,11 +1,20 @@
 """Production: DEBUG off, secrets only from the environment, hardened cookies
 and headers. Put TLS in front (a load balancer) and set ALLOWED_HOSTS."""
 
+from django.core.exceptions import ImproperlyConfigured
+
+from config.logs import logging_config
+
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import LOG_LEVEL, STORAGES, env
 
 DEBUG = False
+# Only from the environment: no default, and never the development key.
 SECRET_KEY = env("SECRET_KEY")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-only-", "django-insecure-")):
+    raise ImproperlyConfigured("SECRET_KEY must be a long random value set for this deployment.")
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 STORAGES["staticfiles"] = {
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
 }

@@ -1,0 +1,293 @@
+"""Test data for a stack, made with bulk ORM calls:
+
+    python -m loadtest.seed inventory '{"cabins": [5000, 20], "room_types": [300]}'
+    python -m loadtest.seed customers '{"count": 12}'
+    python -m loadtest.seed overdue_holds '{"count": 3000, "customers": [1, 2], ...}'
+    python -m loadtest.seed periodic_task '{"task": "bookings.tasks.expire_holds"}'
+
+Runs with whatever DJANGO_SETTINGS_MODULE / DATABASE_URL the environment
+gives (`Stack.seed` passes the stack's) and prints its result as JSON on the
+last line. Counters are moved with the bookings they belong to, in one
+transaction, so the invariants hold from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+
+@dataclass
+class Inventory:
+    """What `inventory` made: one flight (one economy cabin) per entry of
+    `cabins`, one hotel with one room type per entry of `room_types`."""
+
+    cabins: list[dict] = field(
+        default_factory=list
+    )  # {flight_id, cabin_class, inventory_id, seats}
+    room_types: list[dict] = field(
+        default_factory=list
+    )  # {room_type_id, first_night, nights, rooms}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Inventory:
+        return cls(cabins=data["cabins"], room_types=data["room_types"])
+
+    def items(self, *, max_units: int = 2, max_nights: int = 3) -> list[dict]:
+        """Booking items (API.md) over this inventory, one or more per row,
+        for a load driver to pick from."""
+        found = []
+        for cabin in self.cabins:
+            for seats in range(1, max_units + 1):
+                found.append(
+                    {
+                        "type": "flight",
+                        "flight_id": cabin["flight_id"],
+                        "cabin_class": cabin["cabin_class"],
+                        "seats": seats,
+                    }
+                )
+        for room_type in self.room_types:
+            first = date.fromisoformat(room_type["first_night"])
+            for start in range(0, max(1, room_type["nights"] - max_nights + 1)):
+                for length in range(1, max_nights + 1):
+                    if start + length > room_type["nights"]:
+                        continue
+                    found.append(
+                        {
+                            "type": "hotel",
+                            "room_type_id": room_type["room_type_id"],
+                            "check_in": (first + timedelta(days=start)).isoformat(),
+                            "check_out": (first + timedelta(days=start + length)).isoformat(),
+                            "rooms": 1,
+                        }
+                    )
+        return found
+
+
+def inventory(
+    *, cabins: list[int] = (), room_types: list[int] = (), nights: int = 7, days_ahead: int = 30
+) -> dict:
+    from flights.models import CabinClass, Flight, FlightInventory
+    from hotels.models import Hotel, RoomNight, RoomType
+
+    tag = secrets.token_hex(2).upper()
+    departure = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+        days=days_ahead
+    )
+    made = {"cabins": [], "room_types": []}
+    for i, seats in enumerate(cabins):
+        flight = Flight(
+            flight_number=f"LT{(int(tag, 16) + i) % 10000}",
+            origin="HAN",
+            destination="SGN",
+            departure_at=departure + timedelta(minutes=i),
+            arrival_at=departure + timedelta(minutes=i, hours=2),
+        )
+        flight.save()
+        row = FlightInventory.objects.create(
+            flight=flight,
+            cabin_class=CabinClass.ECONOMY,
+            total_seats=seats,
+            available_seats=seats,
+            price=Decimal("100.00"),
+            currency="EUR",
+        )
+        made["cabins"].append(
+            {
+                "flight_id": flight.pk,
+                "cabin_class": row.cabin_class,
+                "inventory_id": row.pk,
+                "seats": seats,
+            }
+        )
+    first_night = departure.date()
+    for i, rooms in enumerate(room_types):
+        hotel = Hotel.objects.create(name=f"Loadtest {tag} {i}", city="Hanoi", address="loopback")
+        room_type = RoomType.objects.create(hotel=hotel, code="STD", name="Standard", max_guests=2)
+        RoomNight.objects.bulk_create(
+            RoomNight(
+                room_type=room_type,
+                date=first_night + timedelta(days=n),
+                total_rooms=rooms,
+                available_rooms=rooms,
+                price=Decimal("80.00"),
+                currency="EUR",
+            )
+            for n in range(nights)
+        )
+        made["room_types"].append(
+            {
+                "room_type_id": room_type.pk,
+                "first_night": first_night.isoformat(),
+                "nights": nights,
+                "rooms": rooms,
+            }
+        )
+    return made
+
+
+def make_customers(*, count: int) -> list[dict]:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from rest_framework.authtoken.models import Token
+
+    user_model = get_user_model()
+    tag = secrets.token_hex(3)
+    users = user_model.objects.bulk_create(
+        user_model(
+            username=f"loadtest-{tag}-{i}",
+            email=f"loadtest-{tag}-{i}@example.com",
+            password=make_password(None),  # no login: they use tokens
+        )
+        for i in range(count)
+    )
+    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
+    return [
+        {"id": user.pk, "username": user.username, "token": token.key}
+        for user, token in zip(users, tokens, strict=True)
+    ]
+
+
+def overdue_holds(
+    *,
+    count: int,
+    customers: list[int] | None = None,
+    inventory_id: int | None = None,
+    room_type_id: int | None = None,
+    check_in: str | None = None,
+    overdue_by: int = 3600,
+) -> dict:
+    """`count` held bookings whose `expires_at` has passed, one seat each on
+    `inventory_id` (default: a new cabin of `count` seats) and, every other
+    one, a room for two nights on `room_type_id` from `check_in`; the
+    counters move with them. Owned by `customers` (default: two new ones).
+    Returns the bookings' id range and when they were committed."""
+    from django.db import transaction
+    from django.db.models import F
+    from django.utils import timezone
+
+    from bookings.models import Actor, Booking, BookingStatusChange, FlightItem, HotelItem
+    from flights.models import FlightInventory
+    from hotels.models import RoomNight
+
+    if inventory_id is None:
+        inventory_id = inventory(cabins=[count])["cabins"][0]["inventory_id"]
+    if not customers:
+        customers = [c["id"] for c in make_customers(count=2)]
+    now = timezone.now()
+    created = now - timedelta(seconds=overdue_by + 900)
+    expires = now - timedelta(seconds=overdue_by)
+    price = Decimal("100.00")
+    with transaction.atomic():
+        bookings = Booking.objects.bulk_create(
+            Booking(
+                customer_id=customers[i % len(customers)],
+                created_at=created,
+                expires_at=expires,
+                total_price=price,
+                currency="EUR",
+            )
+            for i in range(count)
+        )
+        FlightItem.objects.bulk_create(
+            FlightItem(
+                booking=booking,
+                position=0,
+                inventory_id=inventory_id,
+                seats=1,
+                unit_price=price,
+                line_total=price,
+            )
+            for booking in bookings
+        )
+        with_room = bookings[::2] if room_type_id else []
+        if with_room:
+            stay_start = date.fromisoformat(check_in)
+            HotelItem.objects.bulk_create(
+                HotelItem(
+                    booking=booking,
+                    position=1,
+                    room_type_id=room_type_id,
+                    check_in=stay_start,
+                    check_out=stay_start + timedelta(days=2),
+                    rooms=1,
+                    unit_price=Decimal("0.00"),
+                    line_total=Decimal("0.00"),
+                )
+                for booking in with_room
+            )
+            RoomNight.objects.filter(
+                room_type_id=room_type_id,
+                date__gte=stay_start,
+                date__lt=stay_start + timedelta(days=2),
+            ).update(
+                available_rooms=F("available_rooms") - len(with_room),
+                held_rooms=F("held_rooms") + len(with_room),
+            )
+        BookingStatusChange.objects.bulk_create(
+            BookingStatusChange(
+                booking=booking,
+                from_status="",
+                to_status="held",
+                actor_kind=Actor.CUSTOMER,
+                actor_id=booking.customer_id,
+                at=created,
+            )
+            for booking in bookings
+        )
+        FlightInventory.objects.filter(pk=inventory_id).update(
+            available_seats=F("available_seats") - count, held_seats=F("held_seats") + count
+        )
+    return {
+        "count": count,
+        "with_room": len(with_room),
+        "ids": [bookings[0].pk, bookings[-1].pk],
+        "committed_at": timezone.now().isoformat(),
+    }
+
+
+def periodic_task(*, task: str, every: int = 2, name: str = "loadtest sweep") -> dict:
+    """Have beat (DatabaseScheduler) send `task` every `every` seconds."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    schedule, _ = IntervalSchedule.objects.get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name=name, defaults={"task": task, "interval": schedule, "enabled": True}
+    )
+    return {"task": task, "every": every}
+
+
+COMMANDS = {
+    "inventory": inventory,
+    "customers": make_customers,
+    "overdue_holds": overdue_holds,
+    "periodic_task": periodic_task,
+}
+
+
+def main(argv: list[str]) -> None:
+    """`COMMAND '{arguments}'` prints the command's result; `'[[COMMAND,
+    {arguments}], ...]'` runs several and prints the list of their results."""
+    import django
+
+    django.setup()
+    if argv[0] in COMMANDS:
+        arguments = json.loads(argv[1]) if len(argv) > 1 else {}
+        print(json.dumps(COMMANDS[argv[0]](**arguments)))
+    else:
+        print(
+            json.dumps(
+                [COMMANDS[command](**arguments) for command, arguments in json.loads(argv[0])]
+            )
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

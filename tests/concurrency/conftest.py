@@ -1,0 +1,35 @@
+"""Races need committed data that other connections see: every test here is a
+`transaction=True` test, and the ledger is checked after each one."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.concurrency.ledger import assert_ledger_consistent
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def make_customers(transactional_db):
+    """`make_customers(n)`: n customers, as (user, token key) pairs."""
+
+    def make(n: int) -> list[tuple]:
+        users = UserFactory.create_batch(n)
+        return [(user, Token.objects.create(user=user).key) for user in users]
+
+    return make
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "unbalances_ledger: a control test that unbalances the books on purpose"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balanced_after_the_race(request, transactional_db):
+    """Whatever a race test asserts, the books must balance after it (checked
+    before the database is flushed); the control tests, which unbalance them
+    on purpose, opt out."""
+    yield
+    if "unbalances_ledger" not in request.keywords:
+        assert_ledger_consistent()

@@ -1,0 +1,126 @@
+"""Controls: the same races with the row locking taken away, to show that the
+race really happens and that these tests see it when it does. Each racer is
+its own customer, so the per-customer locks (Redis and the customer's row)
+never serialize them; only the inventory row lock did, and it is replaced by
+a read without FOR UPDATE followed by a barrier, so every racer has read the
+counters before any of them writes."""
+
+import threading
+
+import pytest
+
+from flights import services as seats
+from flights.models import FlightInventory
+from tests.concurrency.ledger import ledger_problems
+from tests.concurrency.race import BARRIER_TIMEOUT, flight_item, record_figures, run_race
+from tests.concurrency.test_hold_races import REFUSED, hold
+from tests.factories import FlightInventoryFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
+
+
+def read_without_locking(barrier, seen=None):
+    """`lock_cabins` without select_for_update: a plain read, then wait until
+    every racer has read too."""
+
+    def lock_cabins(cabins):
+        pairs = set(cabins)
+        rows = FlightInventory.objects.filter(flight_id__in={f for f, _ in pairs}).order_by("pk")
+        found = {
+            (r.flight_id, r.cabin_class): r for r in rows if (r.flight_id, r.cabin_class) in pairs
+        }
+        if seen is not None:
+            seen.rows = {row.pk: row for row in found.values()}
+        barrier.wait(BARRIER_TIMEOUT)
+        return found
+
+    return lock_cabins
+
+
+def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_customers, monkeypatch):
+    """Ten racers all see the last seat free and all try to take it: the
+    database's CheckConstraint refuses the oversell (a 500, where the locked
+    version answers 409), so the books stay right but the race is plain."""
+    racers = 10
+    cabin = FlightInventoryFactory(total_seats=1)
+    customers = make_customers(racers)
+    monkeypatch.setattr(seats, "lock_cabins", read_without_locking(threading.Barrier(racers)))
+
+    race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
+
+    record_figures("control_no_row_lock", race)
+    outcomes = race.outcomes()
+    assert outcomes != {"201": 1, REFUSED: racers - 1}  # what the real test demands
+    assert outcomes == {"201": 1, "500 server_error IntegrityError": racers - 1}
+    cabin.refresh_from_db()
+    assert (cabin.available_seats, cabin.held_seats) == (0, 1)
+
+
+@pytest.mark.unbalances_ledger
+def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeypatch):
+    """Without the lock and with counters written as values read earlier
+    (instead of F() expressions), eight holds of one seat all succeed but the
+    counters record one: only the ledger check notices."""
+    racers = 8
+    cabin = FlightInventoryFactory(total_seats=10)
+    customers = make_customers(racers)
+    seen = threading.local()
+    monkeypatch.setattr(seats, "lock_cabins", read_without_locking(threading.Barrier(racers), seen))
+
+    def move_seats(seats_by_row, *, source, target):
+        for pk, n in seats_by_row.items():
+            row = seen.rows[pk]
+            FlightInventory.objects.filter(pk=pk).update(
+                **{
+                    f"{source}_seats": getattr(row, f"{source}_seats") - n,
+                    f"{target}_seats": getattr(row, f"{target}_seats") + n,
+                }
+            )
+
+    monkeypatch.setattr(seats, "move_seats", move_seats)
+
+    race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
+
+    record_figures("control_lost_updates", race)
+    assert race.outcomes() == {"201": racers}  # the answers alone look fine
+    cabin.refresh_from_db()
+    assert (cabin.available_seats, cabin.held_seats) == (9, 1)
+    problems = ledger_problems()
+    assert f"cabin {cabin.pk}: held_seats=1 but its held items have {racers} seats" in problems
+
+
+def test_control_locking_in_request_order_deadlocks(make_customers, monkeypatch):
+    """Rows locked in the order the request names them, not by key: A-then-B
+    and B-then-A each take their first row, then wait for the other's. The
+    real test demands that every such pair of holds succeeds."""
+    cabin_a = FlightInventoryFactory(total_seats=10)
+    cabin_b = FlightInventoryFactory(total_seats=10)
+    (_, first), (_, second) = make_customers(2)
+    barrier = threading.Barrier(2)
+
+    def lock_cabins_in_request_order(cabins):
+        found = {}
+        for i, (flight_id, cabin_class) in enumerate(cabins):
+            if i == 1:
+                barrier.wait(BARRIER_TIMEOUT)  # both hold their first row now
+            row = FlightInventory.objects.select_for_update().get(
+                flight_id=flight_id, cabin_class=cabin_class
+            )
+            found[flight_id, cabin_class] = row
+        return found
+
+    monkeypatch.setattr(seats, "lock_cabins", lock_cabins_in_request_order)
+
+    race = run_race(
+        [
+            [hold(first, flight_item(cabin_a), flight_item(cabin_b))],
+            [hold(second, flight_item(cabin_b), flight_item(cabin_a))],
+        ]
+    )
+
+    record_figures("control_request_order_locking", race)
+    outcomes = race.outcomes()
+    assert outcomes != {"201": 2}
+    # PostgreSQL breaks the deadlock by failing one of them.
+    assert outcomes["201"] == 1
+    assert [o for o in outcomes if o != "201"] == ["503 service_unavailable"], outcomes
