@@ -22,7 +22,7 @@ def permissions_of(group_name: str) -> set[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["0002_staff_groups", "0004_inventory_managers_can_add"])
+@pytest.mark.parametrize("name", ["0002_staff_groups", "0006_inventory_managers_can_add"])
 def test_the_migrations_create_both_groups_on_their_historical_models(name):
     loader = MigrationExecutor(connection).loader
     migration = loader.get_migration("bookings", name)

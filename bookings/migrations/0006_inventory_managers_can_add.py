@@ -14,7 +14,7 @@ def apply_staff_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bookings", "0003_money_fits_the_largest_hold"),
+        ("bookings", "0005_periodic_tasks"),
     ]
 
     operations = [
