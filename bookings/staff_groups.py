@@ -24,16 +24,20 @@ STAFF_GROUPS: dict[str, list[str]] = {
     BOOKING_AGENTS: [*VIEW_BOOKINGS, "bookings.cancel_booking"],
     INVENTORY_MANAGERS: [
         *VIEW_BOOKINGS,
-        "flights.view_flight",
-        "flights.change_flight",
-        "flights.view_flightinventory",
-        "flights.change_flightinventory",
-        "hotels.view_hotel",
-        "hotels.change_hotel",
-        "hotels.view_roomtype",
-        "hotels.change_roomtype",
-        "hotels.view_roomnight",
-        "hotels.change_roomnight",
+        # Adding is creating flights with their cabins, cabins on a flight,
+        # hotels with room types, and putting nights on sale; the admin does
+        # each through the inventory services. Nothing is ever deleted.
+        *(
+            f"{app}.{action}_{model}"
+            for app, model in (
+                ("flights", "flight"),
+                ("flights", "flightinventory"),
+                ("hotels", "hotel"),
+                ("hotels", "roomtype"),
+                ("hotels", "roomnight"),
+            )
+            for action in ("view", "add", "change")
+        ),
     ],
 }
 

@@ -118,6 +118,52 @@ def create_flight(
     return flight
 
 
+def add_cabin(
+    *,
+    flight_id: int,
+    cabin_class: str,
+    total_seats: int,
+    price: Decimal,
+    currency: str,
+) -> FlightInventory:
+    """A new cabin on an existing flight, all of it on sale. Like the cabins
+    `create_flight` makes, it is sold in the flight's one currency and its class
+    is new to the flight (400 otherwise)."""
+    with transaction.atomic():
+        # Serializes cabin additions to one flight, so both checks hold. NO KEY
+        # UPDATE does not conflict with the key-share lock an insert referring to
+        # the flight takes, and holds never lock flights.
+        Flight.objects.select_for_update(no_key=True).get(pk=flight_id)
+        cabins = FlightInventory.objects.filter(flight_id=flight_id)
+        errors = []
+        if cabins.filter(cabin_class=cabin_class).exists():
+            errors.append(
+                {
+                    "field": "cabin_class",
+                    "code": "duplicate",
+                    "detail": "The flight already has this cabin class.",
+                }
+            )
+        if cabins.exclude(currency=currency).exists():
+            errors.append(
+                {
+                    "field": "currency",
+                    "code": "currency_mismatch",
+                    "detail": "All cabins of a flight are sold in one currency.",
+                }
+            )
+        if errors:
+            raise ValidationFailed(errors)
+        return FlightInventory.objects.create(
+            flight_id=flight_id,
+            cabin_class=cabin_class,
+            total_seats=total_seats,
+            available_seats=total_seats,
+            price=price,
+            currency=currency,
+        )
+
+
 def change_cabin(
     *,
     flight_id: int,

@@ -1,11 +1,16 @@
 """The back office in a real browser: Debian's chromium, headless, driven by
 Playwright for Python against the app served by `live_server`.
 
-A booking agent logs in, releases a hold from the bookings list with the
-action, opens the operations dashboard from the admin index, and a screenshot
-of the dashboard is saved to artifacts/dashboard.png (and one of the bookings
-list after the action to artifacts/bookings.png). CI installs chromium
-(`scripts/services.sh browser`); without it the test is skipped.
+An inventory manager logs in, finds a flight by its route, tries to shrink a
+cabin below its held and booked seats and sees the refusal on the page
+(artifacts/capacity_refused.png); then sets a hotel's rooms for a range of
+nights, below what is committed first (artifacts/availability_refused.png),
+then above it. Then a booking agent logs in, releases a hold
+from the bookings list with the action, opens the operations dashboard from
+the admin index, and a screenshot of the dashboard is saved to
+artifacts/dashboard.png (and one of the bookings list after the action to
+artifacts/bookings.png). CI installs chromium (`scripts/services.sh
+browser`); without it the test is skipped.
 
 Database work happens before the browser starts and after it stops: the
 Playwright sync API runs an event loop, and Django refuses ORM calls made
@@ -13,6 +18,7 @@ while one runs in the same thread."""
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,7 +27,9 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.models import Booking, BookingStatus
-from bookings.staff_groups import BOOKING_AGENTS, ensure_staff_groups
+from bookings.staff_groups import BOOKING_AGENTS, INVENTORY_MANAGERS, ensure_staff_groups
+from flights.models import FlightInventory
+from hotels.models import RoomNight, RoomType
 from tests.admin.conftest import hold, make_overdue
 from tests.factories import (
     FlightFactory,
@@ -88,28 +96,97 @@ def a_month_of_business():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_agent_releases_a_hold_and_opens_the_dashboard(live_server):
+def cabins_of(flight) -> dict[int, dict]:
+    return {row["id"]: row for row in FlightInventory.objects.filter(flight=flight).values()}
+
+
+def log_in(browser, live_server, user):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    return page
+
+
+def test_staff_are_refused_a_capacity_cut_then_release_a_hold_and_open_the_dashboard(
+    live_server,
+):
     from playwright.sync_api import expect, sync_playwright
 
     ensure_staff_groups()
     agent = StaffFactory(username="agent-browser", first_name="Bao")
     agent.groups.add(Group.objects.get(name=BOOKING_AGENTS))
+    manager = StaffFactory(username="inventory-browser", first_name="Minh")
+    manager.groups.add(Group.objects.get(name=INVENTORY_MANAGERS))
     cabin = a_month_of_business()
     target = hold(UserFactory(username="lan"), cabin, seats=3)
     cabin.refresh_from_db()
     held_before = cabin.held_seats
+    cabins_before = cabins_of(cabin.flight)
+    room_type = RoomType.objects.select_related("hotel").get(hotel__name="Hotel Metropole")
+    start, end = timezone.now().date(), timezone.now().date() + timedelta(days=4)
+    nights = RoomNight.objects.filter(room_type=room_type, date__gte=start, date__lt=end)
+    over_5 = [n for n in nights.order_by("date") if n.committed_rooms > 5]
+    refusal = (
+        f"{len(over_5)} night(s) have more rooms held or booked than 5. Nothing was changed. "
+        + ", ".join(f"{n.date} ({n.committed_rooms} held or booked)" for n in over_5)
+        + "."
+    )
+    assert over_5
+    committed = cabin.held_seats + cabin.booked_seats
+    assert cabin.held_seats and cabin.booked_seats
+    flight = cabin.flight
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "dashboard.png"
     screenshot.unlink(missing_ok=True)
+    (ARTIFACTS / "capacity_refused.png").unlink(missing_ok=True)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{live_server.url}/admin/login/")
-            page.fill("#id_username", agent.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
+            page = log_in(browser, live_server, manager)
+            page.click("#content-main a[href='/admin/flights/flight/']")
+            page.fill("#searchbar", f"{flight.origin}-{flight.destination}")
+            page.press("#searchbar", "Enter")
+            expect(page.locator("#result_list")).to_contain_text(flight.flight_number)
+            page.screenshot(path=str(ARTIFACTS / "flights.png"))
+            page.click(f"#result_list a:text-is('{flight.flight_number}')")
+            expect(page.locator("h2", has_text="Cabins")).to_be_visible()
+            economy = page.locator("tr.has_original", has_text="Economy")
+            expect(economy.locator("td.field-held_seats")).to_have_text(str(cabin.held_seats))
+            expect(economy.locator("td.field-booked_seats")).to_have_text(str(cabin.booked_seats))
+            economy.locator("input[name$='-total_seats']").fill(str(committed - 1))
+            page.click("input[name=_save]")
+            expect(page.locator("p.errornote")).to_have_text("Please correct the errors below.")
+            expect(page.locator("#cabins-group tr.row-form-errors")).to_have_text(
+                f"{committed} seats are held or booked; the cabin cannot shrink to {committed - 1}."
+            )
+            total = economy.locator("td.field-total_seats")
+            expect(total.locator("ul.errorlist")).to_have_text(f"At least {committed}.")
+            expect(total.locator("input")).to_have_value(str(committed - 1))
+            page.screenshot(path=str(ARTIFACTS / "capacity_refused.png"), full_page=True)
+
+            page.goto(f"{live_server.url}/admin/hotels/hotel/")
+            page.click("#result_list a:text-is('Hotel Metropole')")
+            page.click("text=Set for a date range")
+            page.fill("input[name=start]", str(start))
+            page.fill("input[name=end]", str(end))
+            page.fill("input[name=total_rooms]", "5")
+            page.fill("input[name=price]", "95.00")
+            expect(page.locator("input[name=currency]")).to_have_value("EUR")
+            page.click("input[type=submit][value='Set availability']")
+            expect(page.locator(".field-total_rooms ul.errorlist")).to_have_text(refusal)
+            page.screenshot(path=str(ARTIFACTS / "availability_refused.png"), full_page=True)
+            page.fill("input[name=total_rooms]", "60")
+            page.click("input[type=submit][value='Set availability']")
+            expect(page.locator("ul.messagelist")).to_contain_text(
+                f"Set 4 nights of {room_type}, {start} to {end} (exclusive): 60 rooms at 95.00 EUR."
+            )
+            expect(page.locator("#result_list tbody tr")).to_have_count(4)
+            page.context.close()
+
+            page = log_in(browser, live_server, agent)
             expect(page.locator("#operations-module")).to_be_visible()
 
             page.goto(f"{live_server.url}/admin/bookings/booking/")
@@ -132,6 +209,13 @@ def test_an_agent_releases_a_hold_and_opens_the_dashboard(live_server):
         finally:
             browser.close()
 
+    assert {(n.total_rooms, n.available_rooms + n.committed_rooms) for n in nights} == {(60, 60)}
+    assert {n.price for n in nights} == {Decimal("95.00")}
+    # The cut changed nothing; the release gave 3 held seats back.
+    released = cabins_before[cabin.pk]
+    released = {**released, "held_seats": released["held_seats"] - 3}
+    released["available_seats"] += 3
+    assert cabins_of(flight) == {**cabins_before, cabin.pk: released}
     assert Booking.objects.get(pk=target.pk).status == BookingStatus.RELEASED
     cabin.refresh_from_db()
     assert cabin.held_seats == held_before - 3

@@ -22,10 +22,11 @@ def permissions_of(group_name: str) -> set[str]:
 
 
 @pytest.mark.django_db
-def test_the_migration_creates_both_groups_on_its_historical_models():
+@pytest.mark.parametrize("name", ["0002_staff_groups", "0006_inventory_managers_can_add"])
+def test_the_migrations_create_both_groups_on_their_historical_models(name):
     loader = MigrationExecutor(connection).loader
-    migration = loader.get_migration("bookings", "0002_staff_groups")
-    state = loader.project_state(("bookings", "0002_staff_groups"))
+    migration = loader.get_migration("bookings", name)
+    state = loader.project_state(("bookings", name))
     Group.objects.all().delete()
 
     create_groups = next(op for op in migration.operations if hasattr(op, "code")).code
@@ -53,6 +54,27 @@ def test_what_each_group_may_do(agent, inventory_manager):
     ):
         assert inventory_manager.has_perm(permission)
     assert not inventory_manager.has_perm("flights.delete_flight")
+    assert not inventory_manager.has_perm("hotels.delete_roomnight")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "flights.flight",
+        "flights.flightinventory",
+        "hotels.hotel",
+        "hotels.roomtype",
+        "hotels.roomnight",
+    ],
+)
+def test_inventory_managers_may_add_and_change_inventory_and_agents_may_not(
+    agent, inventory_manager, model
+):
+    app, name = model.split(".")
+    for action in ("view", "add", "change"):
+        assert inventory_manager.has_perm(f"{app}.{action}_{name}")
+        assert not agent.has_perm(f"{app}.{action}_{name}")
+    assert not inventory_manager.has_perm(f"{app}.delete_{name}")
 
 
 @pytest.mark.django_db
