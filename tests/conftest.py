@@ -6,7 +6,7 @@ from django_redis import get_redis_connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import FlightInventoryFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +43,13 @@ def other_customer(db):
 @pytest.fixture
 def staff(db):
     return StaffFactory()
+
+
+@pytest.fixture
+def cabin(db):
+    """10 economy seats at 129.00 EUR, departing in 10 days. Folders whose
+    tests need another size override it."""
+    return FlightInventoryFactory(total_seats=10)
 
 
 @pytest.fixture

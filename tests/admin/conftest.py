@@ -1,15 +1,13 @@
-"""Staff of each kind, a customer, and inventory with holds made through the
-services, so counters and bookings agree as they do in production."""
+"""Staff of each kind, a customer, and a small room type (the 10-seat cabin
+is the shared one of tests/conftest.py); holds come from tests.holds."""
 
 from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 
-from bookings import services
 from bookings.staff_groups import BOOKING_AGENTS, INVENTORY_MANAGERS, ensure_staff_groups
 from tests.factories import (
-    FlightInventoryFactory,
     RoomTypeFactory,
     StaffFactory,
     UserFactory,
@@ -56,38 +54,8 @@ def shopper(db):
 
 
 @pytest.fixture
-def cabin(db):
-    """10 economy seats at 129.00 EUR, departing in 10 days."""
-    return FlightInventoryFactory(total_seats=10)
-
-
-@pytest.fixture
 def room_type(db):
     """3 rooms a night at 80.00 EUR for 5 nights from tomorrow."""
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=5, rooms=3)
     return room_type
-
-
-def hold(customer, cabin=None, seats=1, room_type=None, rooms=1):
-    items = []
-    if cabin is not None:
-        items.append(services.FlightRequest(cabin.flight_id, cabin.cabin_class, seats))
-    if room_type is not None:
-        check_in = date.today() + timedelta(days=1)
-        items.append(
-            services.HotelRequest(room_type.pk, check_in, check_in + timedelta(days=2), rooms)
-        )
-    return services.hold_booking(customer=customer, items=items).booking
-
-
-def make_overdue(booking):
-    """Move a hold's clock back so that it is past `expires_at`."""
-    from bookings.models import Booking
-
-    Booking.objects.filter(pk=booking.pk).update(
-        created_at=booking.created_at - timedelta(hours=1),
-        expires_at=booking.created_at - timedelta(minutes=1),
-    )
-    booking.refresh_from_db()
-    return booking

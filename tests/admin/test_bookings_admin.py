@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from bookings import services
 from bookings.models import Actor, Booking, BookingStatus
-from tests.admin.conftest import hold, make_overdue
 from tests.factories import FlightInventoryFactory, UserFactory
+from tests.holds import hold_through_services, make_overdue
 
 CHANGELIST = reverse("admin:bookings_booking_changelist")
 
@@ -43,8 +43,9 @@ def run_action(client, action: str, bookings) -> list[str]:
 
 
 def test_changelist_lists_bookings_with_their_effective_status(superuser, shopper, cabin):
-    held = hold(shopper, cabin, seats=2)
-    overdue = make_overdue(hold(UserFactory(), cabin))
+    held = hold_through_services(shopper, cabin, seats=2)
+    overdue = hold_through_services(UserFactory(), cabin)
+    make_overdue(overdue)
 
     page = client_of(superuser).get(CHANGELIST).content.decode()
 
@@ -60,7 +61,7 @@ def test_changelist_lists_bookings_with_their_effective_status(superuser, shoppe
 def test_changelist_and_change_view_render_for_each_staff_role(
     superuser, agent, inventory_manager, shopper, cabin, room_type
 ):
-    booking = hold(shopper, cabin, room_type=room_type)
+    booking = hold_through_services(shopper, cabin, room_type=room_type)
     for user in (superuser, agent, inventory_manager):
         client = client_of(user)
         assert client.get(CHANGELIST).status_code == 200
@@ -74,7 +75,7 @@ def test_changelist_and_change_view_render_for_each_staff_role(
 
 
 def test_customers_and_anonymous_are_sent_to_the_login(shopper, cabin):
-    booking = hold(shopper, cabin)
+    booking = hold_through_services(shopper, cabin)
     for client in (client_of(shopper), Client()):
         for url in (CHANGELIST, change_url(booking)):
             response = client.get(url)
@@ -83,15 +84,15 @@ def test_customers_and_anonymous_are_sent_to_the_login(shopper, cabin):
 
 
 def test_staff_without_a_role_is_refused(bare_staff, shopper, cabin):
-    booking = hold(shopper, cabin)
+    booking = hold_through_services(shopper, cabin)
     client = client_of(bare_staff)
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(change_url(booking)).status_code == 403
 
 
 def test_search_finds_by_reference_username_name_and_email(superuser, shopper, cabin):
-    mine = hold(shopper, cabin)
-    other = hold(UserFactory(email="someone@example.net"), cabin)
+    mine = hold_through_services(shopper, cabin)
+    other = hold_through_services(UserFactory(email="someone@example.net"), cabin)
     client = client_of(superuser)
     for term in (mine.reference.lower(), shopper.username, "Lovelace", "ada@example.org"):
         page = client.get(CHANGELIST, {"q": term}).content.decode()
@@ -100,8 +101,9 @@ def test_search_finds_by_reference_username_name_and_email(superuser, shopper, c
 
 
 def test_status_filter_reads_an_overdue_hold_as_expired(superuser, cabin):
-    overdue = make_overdue(hold(UserFactory(), cabin))
-    live = hold(UserFactory(), cabin)
+    overdue = hold_through_services(UserFactory(), cabin)
+    make_overdue(overdue)
+    live = hold_through_services(UserFactory(), cabin)
     client = client_of(superuser)
     expired_page = client.get(CHANGELIST, {"status": "expired"}).content.decode()
     held_page = client.get(CHANGELIST, {"status": "held"}).content.decode()
@@ -116,7 +118,7 @@ def test_changelist_costs_the_same_queries_for_3_or_30_bookings(superuser):
 
     def queries_with(count: int) -> int:
         while Booking.objects.count() < count:
-            hold(UserFactory(), cabin)
+            hold_through_services(UserFactory(), cabin)
         with CaptureQueriesContext(connection) as captured:
             assert client.get(CHANGELIST).status_code == 200
         return len(captured)
@@ -135,7 +137,7 @@ def test_changelist_costs_the_same_queries_for_3_or_30_bookings(superuser):
 
 
 def test_posting_to_the_change_view_changes_nothing(superuser, shopper, cabin):
-    booking = hold(shopper, cabin, seats=2)
+    booking = hold_through_services(shopper, cabin, seats=2)
     before = Booking.objects.filter(pk=booking.pk).values().get()
     response = client_of(superuser).post(
         change_url(booking),
@@ -155,7 +157,7 @@ def test_posting_to_the_change_view_changes_nothing(superuser, shopper, cabin):
 
 
 def test_the_change_view_has_no_input_field_and_no_save_button(superuser, shopper, cabin):
-    booking = hold(shopper, cabin)
+    booking = hold_through_services(shopper, cabin)
     html = client_of(superuser).get(change_url(booking)).content.decode()
     assert 'name="_save"' not in html
     for field in ("status", "total_price", "expires_at", "customer", "payment_reference"):
@@ -165,7 +167,7 @@ def test_the_change_view_has_no_input_field_and_no_save_button(superuser, shoppe
 
 
 def test_no_add_and_no_delete(superuser, shopper, cabin):
-    booking = hold(shopper, cabin)
+    booking = hold_through_services(shopper, cabin)
     client = client_of(superuser)
     assert client.get(reverse("admin:bookings_booking_add")).status_code == 403
     delete_url = reverse("admin:bookings_booking_delete", args=[booking.pk])
@@ -179,10 +181,10 @@ def test_no_add_and_no_delete(superuser, shopper, cabin):
 
 
 def test_release_or_cancel_moves_counters_and_reports_each_booking(agent, cabin):
-    held = hold(UserFactory(), cabin, seats=2)
-    confirmed = hold(UserFactory(), cabin, seats=3)
+    held = hold_through_services(UserFactory(), cabin, seats=2)
+    confirmed = hold_through_services(UserFactory(), cabin, seats=3)
     services.confirm_booking(booking=confirmed, payment_reference="pay-1", actor=confirmed.customer)
-    already = hold(UserFactory(), cabin, seats=1)
+    already = hold_through_services(UserFactory(), cabin, seats=1)
     services.cancel_booking(booking=already, actor=already.customer)
     assert seats(cabin) == (5, 2, 3)
 
@@ -201,14 +203,15 @@ def test_release_or_cancel_moves_counters_and_reports_each_booking(agent, cabin)
 
 
 def test_release_of_an_overdue_hold_expires_it(agent, cabin):
-    overdue = make_overdue(hold(UserFactory(), cabin, seats=4))
+    overdue = hold_through_services(UserFactory(), cabin, seats=4)
+    make_overdue(overdue)
     lines = run_action(client_of(agent), "release_or_cancel", [overdue])
     assert f"{overdue.reference}: held → expired" in lines
     assert seats(cabin) == (10, 0, 0)
 
 
 def test_inventory_managers_may_not_cancel(inventory_manager, cabin):
-    booking = hold(UserFactory(), cabin, seats=2)
+    booking = hold_through_services(UserFactory(), cabin, seats=2)
     client = client_of(inventory_manager)
     assert client.get(CHANGELIST).context["action_form"] is None  # no action offered
     client.post(
@@ -219,10 +222,12 @@ def test_inventory_managers_may_not_cancel(inventory_manager, cabin):
 
 
 def test_expire_overdue_now_runs_the_sweep_and_reports_the_selected(agent, cabin):
-    overdue = make_overdue(hold(UserFactory(), cabin, seats=2))
-    unselected_overdue = make_overdue(hold(UserFactory(), cabin, seats=1))
-    live = hold(UserFactory(), cabin, seats=3)
-    confirmed = hold(UserFactory(), cabin, seats=1)
+    overdue = hold_through_services(UserFactory(), cabin, seats=2)
+    make_overdue(overdue)
+    unselected_overdue = hold_through_services(UserFactory(), cabin, seats=1)
+    make_overdue(unselected_overdue)
+    live = hold_through_services(UserFactory(), cabin, seats=3)
+    confirmed = hold_through_services(UserFactory(), cabin, seats=1)
     services.confirm_booking(booking=confirmed, payment_reference="p", actor=confirmed.customer)
     assert seats(cabin) == (3, 6, 1)
 

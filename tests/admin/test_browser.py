@@ -30,7 +30,6 @@ from bookings.models import Booking, BookingStatus
 from bookings.staff_groups import BOOKING_AGENTS, INVENTORY_MANAGERS, ensure_staff_groups
 from flights.models import FlightInventory
 from hotels.models import RoomNight, RoomType
-from tests.admin.conftest import hold, make_overdue
 from tests.factories import (
     FlightFactory,
     FlightInventoryFactory,
@@ -39,6 +38,7 @@ from tests.factories import (
     UserFactory,
     put_nights_on_sale,
 )
+from tests.holds import hold_through_services, make_overdue
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -71,7 +71,7 @@ def a_month_of_business():
         flight = FlightFactory(departure_at=departure)
         cabin = FlightInventoryFactory(flight=flight, total_seats=120)
         for n in range(day % 5 + 2):
-            booking = hold(UserFactory(), cabin, seats=9 - (day + n) % 7)
+            booking = hold_through_services(UserFactory(), cabin, seats=9 - (day + n) % 7)
             if n % 3 != 2:
                 services.confirm_booking(
                     booking=booking, payment_reference=f"pay-{day}-{n}", actor=booking.customer
@@ -89,9 +89,11 @@ def a_month_of_business():
             services.confirm_booking(
                 booking=stay_booking, payment_reference=f"room-{day}", actor=stay_booking.customer
             )
-    make_overdue(hold(UserFactory(), cabin, seats=2))
+    make_overdue(hold_through_services(UserFactory(), cabin, seats=2))
     services.expire_overdue_holds()
-    make_overdue(hold(UserFactory(), cabin, seats=1))  # overdue, waiting for the sweep
+    make_overdue(
+        hold_through_services(UserFactory(), cabin, seats=1)
+    )  # overdue, waiting for the sweep
     return cabin
 
 
@@ -120,7 +122,7 @@ def test_staff_are_refused_a_capacity_cut_then_release_a_hold_and_open_the_dashb
     manager = StaffFactory(username="inventory-browser", first_name="Minh")
     manager.groups.add(Group.objects.get(name=INVENTORY_MANAGERS))
     cabin = a_month_of_business()
-    target = hold(UserFactory(username="lan"), cabin, seats=3)
+    target = hold_through_services(UserFactory(username="lan"), cabin, seats=3)
     cabin.refresh_from_db()
     held_before = cabin.held_seats
     cabins_before = cabins_of(cabin.flight)

@@ -18,7 +18,6 @@ from bookings.dashboard import Units
 from bookings.models import Booking, SweepRun
 from bookings.reconciliation import reconcile
 from locking import locks, metrics
-from tests.admin.conftest import hold, make_overdue
 from tests.factories import (
     FlightFactory,
     FlightInventoryFactory,
@@ -26,6 +25,7 @@ from tests.factories import (
     RoomTypeFactory,
     UserFactory,
 )
+from tests.holds import hold_through_services, make_overdue
 
 DASHBOARD = reverse("admin:dashboard")
 
@@ -73,10 +73,11 @@ def known_data(db):
     customer = UserFactory  # each booking its own customer: no active-hold limit
 
     # Swept: overdue, then expired by a sweep run.
-    swept = make_overdue(hold(customer(), later, seats=1))
+    swept = hold_through_services(customer(), later, seats=1)
+    make_overdue(swept)
     assert services.expire_overdue_holds() == 1
     # Still held.
-    hold(customer(), today_flight["economy"], seats=2)
+    hold_through_services(customer(), today_flight["economy"], seats=2)
     # Confirmed: 3 seats later and a room tonight and tomorrow night.
     confirmed = services.hold_booking(
         customer=customer(),
@@ -87,19 +88,19 @@ def known_data(db):
     ).booking
     services.confirm_booking(booking=confirmed, payment_reference="pay", actor=confirmed.customer)
     # Released by its customer.
-    released = hold(customer(), today_flight["economy"], seats=1)
+    released = hold_through_services(customer(), today_flight["economy"], seats=1)
     services.cancel_booking(booking=released, actor=released.customer)
     # Overdue but not swept yet: still counted as held seats.
-    make_overdue(hold(customer(), today_flight["business"], seats=1))
+    make_overdue(hold_through_services(customer(), today_flight["business"], seats=1))
     # Expiring within 5 minutes.
-    soon = hold(customer(), later, seats=1)
+    soon = hold_through_services(customer(), later, seats=1)
     Booking.objects.filter(pk=soon.pk).update(expires_at=timezone.now() + timedelta(minutes=3))
     # Confirmed, then cancelled.
-    cancelled = hold(customer(), later, seats=1)
+    cancelled = hold_through_services(customer(), later, seats=1)
     services.confirm_booking(booking=cancelled, payment_reference="p2", actor=cancelled.customer)
     services.cancel_booking(booking=cancelled, actor=cancelled.customer)
     # Confirmed two days ago: outside the 24-hour window, its seats still booked.
-    old = hold(customer(), later, seats=2)
+    old = hold_through_services(customer(), later, seats=2)
     services.confirm_booking(booking=old, payment_reference="p3", actor=old.customer)
     two_days = timedelta(days=2)
     Booking.objects.filter(pk=old.pk).update(
@@ -231,8 +232,8 @@ def test_the_page_costs_the_same_queries_however_much_data(superuser, known_data
     for offset in range(0, 60, 3):
         cabin = flight_on(today + timedelta(days=offset), economy=30)["economy"]
         for _ in range(3):
-            make_overdue(hold(UserFactory(), cabin, seats=2))
-            hold(UserFactory(), cabin, seats=1)
+            make_overdue(hold_through_services(UserFactory(), cabin, seats=2))
+            hold_through_services(UserFactory(), cabin, seats=1)
     services.expire_overdue_holds()
     assert page_queries() == before
     # The session and the user, then one query for each of the 9 figures.

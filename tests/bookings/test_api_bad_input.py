@@ -9,7 +9,13 @@ import pytest
 from bookings.models import Booking, BookingStatusChange
 from flights.models import FlightInventory
 from hotels.models import RoomNight
-from tests.bookings.conftest import BOOKINGS_URL, booking_url, flight_item, hold, hotel_item
+from tests.booking_requests import (
+    BOOKINGS_URL,
+    booking_url,
+    flight_item,
+    hold_through_api,
+    hotel_item,
+)
 
 TODAY = date.today()
 
@@ -213,7 +219,7 @@ def test_bodies_that_are_not_a_json_object_are_a_400(customer_client, cabin, raw
 
 @pytest.fixture
 def held(customer_client, cabin):
-    response = hold(customer_client, flight_item(cabin, 2))
+    response = hold_through_api(customer_client, flight_item(cabin, 2))
     assert response.status_code == 201
     return response.json()["reference"]
 

@@ -11,13 +11,14 @@ from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
 from flights.models import CabinClass, FlightInventory
 from hotels.models import RoomNight
 from locking import locks
-from tests.bookings.conftest import BOOKINGS_URL, flight_item, hold, hotel_item, make_overdue
+from tests.booking_requests import BOOKINGS_URL, flight_item, hold_through_api, hotel_item
 from tests.factories import (
     FlightInventoryFactory,
     RoomNightFactory,
     RoomTypeFactory,
     put_nights_on_sale,
 )
+from tests.holds import make_overdue
 from tests.invariants import assert_inventory_consistent
 
 
@@ -41,7 +42,7 @@ def test_hold_of_a_flight_and_a_hotel_answers_201_with_the_booking(
 ):
     settings.HOLD_TTL_SECONDS = 600
     stay = hotel_item(room_type, nights=3, rooms=2)
-    response = hold(customer_client, flight_item(cabin, seats=2), stay)
+    response = hold_through_api(customer_client, flight_item(cabin, seats=2), stay)
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -108,14 +109,14 @@ def test_hotel_unit_price_is_the_sum_of_each_nights_price(customer_client):
         "check_out": (start + timedelta(days=3)).isoformat(),
         "rooms": 3,
     }
-    body = hold(customer_client, stay).json()
+    body = hold_through_api(customer_client, stay).json()
     assert body["items"][0]["unit_price"] == "320.49"
     assert body["items"][0]["line_total"] == "961.47"
     assert body["total_price"] == "961.47"
 
 
 def test_prices_are_fixed_when_the_hold_is_made(customer_client, cabin):
-    reference = hold(customer_client, flight_item(cabin, 1)).json()["reference"]
+    reference = hold_through_api(customer_client, flight_item(cabin, 1)).json()["reference"]
     FlightInventory.objects.filter(pk=cabin.pk).update(price=Decimal("999.00"))
     body = customer_client.get(f"{BOOKINGS_URL}{reference}/").json()
     assert body["items"][0]["unit_price"] == "129.00"
@@ -123,14 +124,14 @@ def test_prices_are_fixed_when_the_hold_is_made(customer_client, cabin):
 
 
 def test_the_same_cabin_twice_in_one_booking_holds_the_sum(customer_client, cabin):
-    response = hold(customer_client, flight_item(cabin, 3), flight_item(cabin, 4))
+    response = hold_through_api(customer_client, flight_item(cabin, 3), flight_item(cabin, 4))
     assert response.status_code == 201
     assert counters(cabin) == (3, 7, 0)
 
 
 def test_insufficient_inventory_names_each_short_item(customer_client, room_type):
     one_left = FlightInventoryFactory(total_seats=1)
-    response = hold(
+    response = hold_through_api(
         customer_client,
         hotel_item(room_type, rooms=1),
         flight_item(one_left, 2),
@@ -153,7 +154,7 @@ def test_a_hold_is_all_or_nothing(customer_client, cabin, room_type):
     before = [counters(cabin), counters(short)] + [
         counters(night) for night in RoomNight.objects.all()
     ]
-    response = hold(
+    response = hold_through_api(
         customer_client, flight_item(cabin, 2), flight_item(short, 2), hotel_item(room_type)
     )
     assert response.status_code == 409
@@ -168,8 +169,8 @@ def test_a_hold_is_all_or_nothing(customer_client, cabin, room_type):
 
 def test_the_last_seat_can_be_held_and_then_it_is_sold_out(customer_client, other_client):
     last = FlightInventoryFactory(total_seats=1)
-    assert hold(customer_client, flight_item(last, 1)).status_code == 201
-    response = hold(other_client, flight_item(last, 1))
+    assert hold_through_api(customer_client, flight_item(last, 1)).status_code == 201
+    response = hold_through_api(other_client, flight_item(last, 1))
     assert response.status_code == 409
     assert response.json()["unavailable"] == [{"item": 0, "requested": 1, "available": 0}]
     assert counters(last) == (0, 1, 0)
@@ -178,10 +179,10 @@ def test_the_last_seat_can_be_held_and_then_it_is_sold_out(customer_client, othe
 def test_an_overdue_hold_on_the_last_seat_is_released_for_a_new_hold(customer_client, other_client):
     """No stale sell-outs: the sweep has not run, yet the seat is sold again."""
     last = FlightInventoryFactory(total_seats=1)
-    stale = hold(customer_client, flight_item(last, 1)).json()["reference"]
+    stale = hold_through_api(customer_client, flight_item(last, 1)).json()["reference"]
     make_overdue(stale)
 
-    response = hold(other_client, flight_item(last, 1))
+    response = hold_through_api(other_client, flight_item(last, 1))
 
     assert response.status_code == 201, response.json()
     stale_booking = Booking.objects.get(reference=stale)
@@ -196,11 +197,13 @@ def test_an_overdue_hold_on_the_last_room_night_is_released_for_a_new_hold(
 ):
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=6, rooms=1)
-    stale = hold(customer_client, hotel_item(room_type, start_in_days=1, nights=3)).json()
+    stale = hold_through_api(
+        customer_client, hotel_item(room_type, start_in_days=1, nights=3)
+    ).json()
     make_overdue(stale["reference"])
 
     # Overlaps the stale stay on its last night only.
-    response = hold(other_client, hotel_item(room_type, start_in_days=3, nights=2))
+    response = hold_through_api(other_client, hotel_item(room_type, start_in_days=3, nights=2))
 
     assert response.status_code == 201, response.json()
     assert Booking.objects.get(reference=stale["reference"]).status == BookingStatus.EXPIRED
@@ -208,28 +211,28 @@ def test_an_overdue_hold_on_the_last_room_night_is_released_for_a_new_hold(
 
 def test_a_hold_that_is_not_overdue_is_not_released(customer_client, other_client):
     last = FlightInventoryFactory(total_seats=1)
-    first = hold(customer_client, flight_item(last, 1)).json()["reference"]
-    assert hold(other_client, flight_item(last, 1)).status_code == 409
+    first = hold_through_api(customer_client, flight_item(last, 1)).json()["reference"]
+    assert hold_through_api(other_client, flight_item(last, 1)).status_code == 409
     assert Booking.objects.get(reference=first).status == BookingStatus.HELD
 
 
 def test_nights_not_on_sale_are_insufficient_inventory(customer_client, room_type):
     # room_type has 20 nights on sale from tomorrow; this stay runs past them.
-    response = hold(customer_client, hotel_item(room_type, start_in_days=19, nights=4))
+    response = hold_through_api(customer_client, hotel_item(room_type, start_in_days=19, nights=4))
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_inventory"
     assert response.json()["unavailable"] == [{"item": 0, "requested": 1, "available": 0}]
 
 
 def test_a_room_type_with_no_night_on_sale_is_insufficient_inventory(customer_client):
-    response = hold(customer_client, hotel_item(RoomTypeFactory()))
+    response = hold_through_api(customer_client, hotel_item(RoomTypeFactory()))
     assert response.status_code == 409
     assert response.json()["unavailable"] == [{"item": 0, "requested": 1, "available": 0}]
 
 
 def test_mixed_currencies_are_a_400_on_items(customer_client, cabin):
     dollars = FlightInventoryFactory(currency="USD")
-    response = hold(customer_client, flight_item(cabin), flight_item(dollars))
+    response = hold_through_api(customer_client, flight_item(cabin), flight_item(dollars))
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation_error"
@@ -240,7 +243,7 @@ def test_mixed_currencies_are_a_400_on_items(customer_client, cabin):
 
 def test_a_cabin_class_the_flight_lacks_is_a_400_on_that_item(customer_client, cabin):
     item = {**flight_item(cabin), "cabin_class": CabinClass.BUSINESS}
-    response = hold(customer_client, flight_item(cabin), item)
+    response = hold_through_api(customer_client, flight_item(cabin), item)
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert [e["field"] for e in response.json()["errors"]] == ["items.1.cabin_class"]
@@ -257,7 +260,7 @@ def test_a_cabin_class_the_flight_lacks_is_a_400_on_that_item(customer_client, c
 def test_unknown_ids_are_a_400_naming_the_field(
     customer_client, cabin, room_type, make_item, field
 ):
-    response = hold(customer_client, flight_item(cabin), make_item(cabin, room_type))
+    response = hold_through_api(customer_client, flight_item(cabin), make_item(cabin, room_type))
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert [e["field"] for e in response.json()["errors"]] == [f"items.1.{field}"]
@@ -267,8 +270,8 @@ def test_unknown_ids_are_a_400_naming_the_field(
 def test_too_many_active_holds(settings, customer_client, cabin):
     settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 2
     for _ in range(2):
-        assert hold(customer_client, flight_item(cabin)).status_code == 201
-    response = hold(customer_client, flight_item(cabin))
+        assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
+    response = hold_through_api(customer_client, flight_item(cabin))
     assert response.status_code == 409
     assert response.json()["code"] == "too_many_active_holds"
     assert counters(cabin) == (8, 2, 0)
@@ -278,26 +281,29 @@ def test_holds_that_ended_or_expired_do_not_count_against_the_limit(
     settings, customer_client, cabin
 ):
     settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 2
-    overdue = hold(customer_client, flight_item(cabin)).json()["reference"]
-    released = hold(customer_client, flight_item(cabin)).json()["reference"]
+    overdue = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    released = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     make_overdue(overdue)
     assert customer_client.post(f"{BOOKINGS_URL}{released}/cancel/").status_code == 200
-    confirmed = hold(customer_client, flight_item(cabin)).json()["reference"]
+    confirmed = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     customer_client.post(f"{BOOKINGS_URL}{confirmed}/confirm/", {"payment_reference": "p"})
 
-    assert hold(customer_client, flight_item(cabin)).status_code == 201
-    assert hold(customer_client, flight_item(cabin)).status_code == 201
-    assert hold(customer_client, flight_item(cabin)).json()["code"] == "too_many_active_holds"
+    assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
+    assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
+    assert (
+        hold_through_api(customer_client, flight_item(cabin)).json()["code"]
+        == "too_many_active_holds"
+    )
 
 
 def test_the_limit_is_per_customer(settings, customer_client, other_client, cabin):
     settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 1
-    assert hold(customer_client, flight_item(cabin)).status_code == 201
-    assert hold(other_client, flight_item(cabin)).status_code == 201
+    assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
+    assert hold_through_api(other_client, flight_item(cabin)).status_code == 201
 
 
 def test_anonymous_holds_are_401(api_client, cabin):
-    response = hold(api_client, flight_item(cabin))
+    response = hold_through_api(api_client, flight_item(cabin))
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
     assert response.headers["WWW-Authenticate"].startswith("Token")
@@ -311,7 +317,7 @@ def test_a_busy_customer_lock_is_a_503_with_retry_after(settings, customer, cust
         locks.KEY_PREFIX + locks.customer_key(customer.pk), timeout=30, thread_local=False
     )
     assert busy.acquire(blocking=False)
-    response = hold(customer_client, flight_item(cabin))
+    response = hold_through_api(customer_client, flight_item(cabin))
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
     assert int(response.headers["Retry-After"]) >= 1
@@ -326,13 +332,13 @@ def test_a_busy_customer_lock_is_a_503_with_retry_after(settings, customer, cust
 
 def test_query_count_of_a_flight_hold(customer_client, cabin, django_assert_max_num_queries):
     with django_assert_max_num_queries(13):
-        response = hold(customer_client, flight_item(cabin, 2))
+        response = hold_through_api(customer_client, flight_item(cabin, 2))
     assert response.status_code == 201
 
 
 def test_query_count_of_a_hotel_hold(customer_client, room_type, django_assert_max_num_queries):
     with django_assert_max_num_queries(13):
-        response = hold(customer_client, hotel_item(room_type, nights=5))
+        response = hold_through_api(customer_client, hotel_item(room_type, nights=5))
     assert response.status_code == 201
 
 
@@ -351,13 +357,13 @@ def test_holds_go_on_when_redis_is_down(redis_down, customer_client, other_clien
     last_two = FlightInventoryFactory(total_seats=2)
     before = REGISTRY.get_sample_value("travel_lock_redis_unavailable_total") or 0.0
 
-    first = hold(customer_client, flight_item(last_two, 1), key="outage-1")
+    first = hold_through_api(customer_client, flight_item(last_two, 1), key="outage-1")
     assert first.status_code == 201, first.json()
-    assert hold(other_client, flight_item(last_two, 1)).status_code == 201
-    refused = hold(customer_client, flight_item(last_two, 1))
+    assert hold_through_api(other_client, flight_item(last_two, 1)).status_code == 201
+    refused = hold_through_api(customer_client, flight_item(last_two, 1))
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_inventory"
-    replay = hold(customer_client, flight_item(last_two, 1), key="outage-1")
+    replay = hold_through_api(customer_client, flight_item(last_two, 1), key="outage-1")
     assert replay.status_code == 201
     assert replay.json() == first.json()
 
@@ -377,7 +383,7 @@ def test_the_most_expensive_hold_the_limits_allow_is_stored_not_a_500(customer_c
         put_nights_on_sale(room_type, date.today() + timedelta(days=1), 30, 9, top_price)
         stays.append(hotel_item(room_type, start_in_days=1, nights=30, rooms=9))
 
-    response = hold(customer_client, *stays)
+    response = hold_through_api(customer_client, *stays)
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -392,7 +398,7 @@ def test_unavailable_counts_what_earlier_items_of_the_same_booking_take(customer
     """Two items on one cabin with 5 seats: 3 fit, the next 3 do not. The answer
     must not claim 5 seats are available for an item it refuses."""
     five = FlightInventoryFactory(total_seats=5)
-    response = hold(customer_client, flight_item(five, 3), flight_item(five, 3))
+    response = hold_through_api(customer_client, flight_item(five, 3), flight_item(five, 3))
     assert response.status_code == 409
     assert response.json()["unavailable"] == [{"item": 1, "requested": 3, "available": 2}]
 
@@ -400,7 +406,7 @@ def test_unavailable_counts_what_earlier_items_of_the_same_booking_take(customer
 def test_unavailable_counts_overlapping_stays_of_the_same_booking(customer_client):
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=6, rooms=4)
-    response = hold(
+    response = hold_through_api(
         customer_client,
         hotel_item(room_type, start_in_days=1, nights=3, rooms=3),
         hotel_item(room_type, start_in_days=5, nights=1, rooms=4),  # no overlap: fits
@@ -416,6 +422,6 @@ def test_the_upper_limits_themselves_are_accepted(customer_client):
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=30, rooms=9)
     items = [flight_item(big, 9)] * 9 + [hotel_item(room_type, start_in_days=1, nights=30, rooms=9)]
-    response = hold(customer_client, *items)
+    response = hold_through_api(customer_client, *items)
     assert response.status_code == 201, response.content
     assert counters(big) == (19, 81, 0)

@@ -6,7 +6,7 @@ import pytest
 
 from bookings.models import Booking
 from flights.models import FlightInventory
-from tests.bookings.conftest import BOOKINGS_URL, flight_item, hold, hotel_item
+from tests.booking_requests import BOOKINGS_URL, flight_item, hold_through_api, hotel_item
 from tests.factories import FlightInventoryFactory
 
 
@@ -16,8 +16,8 @@ def held_seats(cabin):
 
 def test_a_repeated_request_replays_the_first_answer(customer_client, cabin, room_type):
     items = [flight_item(cabin, 2), hotel_item(room_type)]
-    first = hold(customer_client, *items, key="order-42")
-    again = hold(customer_client, *items, key="order-42")
+    first = hold_through_api(customer_client, *items, key="order-42")
+    again = hold_through_api(customer_client, *items, key="order-42")
 
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
@@ -28,9 +28,9 @@ def test_a_repeated_request_replays_the_first_answer(customer_client, cabin, roo
 
 
 def test_the_replay_is_the_original_answer_even_after_the_booking_changed(customer_client, cabin):
-    first = hold(customer_client, flight_item(cabin), key="k")
+    first = hold_through_api(customer_client, flight_item(cabin), key="k")
     customer_client.post(f"{BOOKINGS_URL}{first.json()['reference']}/cancel/")
-    again = hold(customer_client, flight_item(cabin), key="k")
+    again = hold_through_api(customer_client, flight_item(cabin), key="k")
     assert again.status_code == 201
     assert again.json() == first.json()
     assert again.json()["status"] == "held"
@@ -40,7 +40,7 @@ def test_the_replay_is_the_original_answer_even_after_the_booking_changed(custom
 
 def test_key_order_in_the_body_does_not_matter(customer_client, cabin):
     item = flight_item(cabin, 2)
-    first = hold(customer_client, item, key="same")
+    first = hold_through_api(customer_client, item, key="same")
     reordered = json.dumps({"items": [dict(reversed(list(item.items())))]})
     again = customer_client.post(
         BOOKINGS_URL, reordered, content_type="application/json", HTTP_IDEMPOTENCY_KEY="same"
@@ -52,8 +52,8 @@ def test_key_order_in_the_body_does_not_matter(customer_client, cabin):
 
 
 def test_the_same_key_with_another_body_is_a_422(customer_client, cabin):
-    hold(customer_client, flight_item(cabin, 1), key="k1")
-    response = hold(customer_client, flight_item(cabin, 2), key="k1")
+    hold_through_api(customer_client, flight_item(cabin, 1), key="k1")
+    response = hold_through_api(customer_client, flight_item(cabin, 2), key="k1")
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert Booking.objects.count() == 1
@@ -62,21 +62,21 @@ def test_the_same_key_with_another_body_is_a_422(customer_client, cabin):
 
 def test_a_refused_request_may_be_retried_with_the_same_key(customer_client, other_client):
     last = FlightInventoryFactory(total_seats=1)
-    taken = hold(other_client, flight_item(last)).json()["reference"]
+    taken = hold_through_api(other_client, flight_item(last)).json()["reference"]
 
-    refused = hold(customer_client, flight_item(last), key="retry-me")
+    refused = hold_through_api(customer_client, flight_item(last), key="retry-me")
     assert refused.status_code == 409
     other_client.post(f"{BOOKINGS_URL}{taken}/cancel/")
 
-    retried = hold(customer_client, flight_item(last), key="retry-me")
+    retried = hold_through_api(customer_client, flight_item(last), key="retry-me")
     assert retried.status_code == 201
     assert "Idempotent-Replayed" not in retried.headers
     assert held_seats(last) == 1
 
 
 def test_keys_are_per_customer(customer_client, other_client, cabin):
-    mine = hold(customer_client, flight_item(cabin), key="shared")
-    theirs = hold(other_client, flight_item(cabin), key="shared")
+    mine = hold_through_api(customer_client, flight_item(cabin), key="shared")
+    theirs = hold_through_api(other_client, flight_item(cabin), key="shared")
     assert mine.status_code == theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs.headers
     assert mine.json()["reference"] != theirs.json()["reference"]
@@ -84,8 +84,8 @@ def test_keys_are_per_customer(customer_client, other_client, cabin):
 
 
 def test_requests_without_a_key_are_never_replayed(customer_client, cabin):
-    hold(customer_client, flight_item(cabin))
-    hold(customer_client, flight_item(cabin))
+    hold_through_api(customer_client, flight_item(cabin))
+    hold_through_api(customer_client, flight_item(cabin))
     assert Booking.objects.count() == 2
 
 
@@ -95,7 +95,7 @@ def test_requests_without_a_key_are_never_replayed(customer_client, cabin):
     ids=["255 chars", "1 char", "punctuation"],
 )
 def test_valid_keys(customer_client, cabin, key):
-    assert hold(customer_client, flight_item(cabin), key=key).status_code == 201
+    assert hold_through_api(customer_client, flight_item(cabin), key=key).status_code == 201
     assert Booking.objects.get().idempotency_key == key
 
 
@@ -105,7 +105,7 @@ def test_valid_keys(customer_client, cabin, key):
     ids=["256 chars", "empty", "tab", "control", "DEL", "non-ASCII"],
 )
 def test_invalid_keys_are_a_400(customer_client, cabin, key):
-    response = hold(customer_client, flight_item(cabin), key=key)
+    response = hold_through_api(customer_client, flight_item(cabin), key=key)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation_error"
@@ -128,21 +128,21 @@ def test_a_key_whose_first_request_is_still_running_is_a_409_in_use(
         locks.KEY_PREFIX + locks.customer_key(customer.pk), timeout=30, thread_local=False
     )
     assert running.acquire(blocking=False)
-    response = hold(customer_client, flight_item(cabin), key="in-flight")
+    response = hold_through_api(customer_client, flight_item(cabin), key="in-flight")
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
     assert int(response.headers["Retry-After"]) >= 1
     assert Booking.objects.count() == 0
     running.release()
-    assert hold(customer_client, flight_item(cabin), key="in-flight").status_code == 201
+    assert hold_through_api(customer_client, flight_item(cabin), key="in-flight").status_code == 201
 
 
 def test_a_replay_is_answered_even_at_the_active_hold_limit(settings, customer_client, cabin):
     settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 1
-    first = hold(customer_client, flight_item(cabin), key="only")
-    again = hold(customer_client, flight_item(cabin), key="only")
+    first = hold_through_api(customer_client, flight_item(cabin), key="only")
+    again = hold_through_api(customer_client, flight_item(cabin), key="only")
     assert again.status_code == 201
     assert again.json() == first.json()
-    assert hold(customer_client, flight_item(cabin), key="new").json()["code"] == (
+    assert hold_through_api(customer_client, flight_item(cabin), key="new").json()["code"] == (
         "too_many_active_holds"
     )

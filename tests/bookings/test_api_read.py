@@ -2,17 +2,18 @@
 
 import pytest
 
-from tests.bookings.conftest import BOOKINGS_URL, booking_url, flight_item, hold, make_overdue
+from tests.booking_requests import BOOKINGS_URL, booking_url, flight_item, hold_through_api
+from tests.holds import make_overdue
 
 
 @pytest.fixture
 def mine(customer_client, cabin):
-    return hold(customer_client, flight_item(cabin)).json()
+    return hold_through_api(customer_client, flight_item(cabin)).json()
 
 
 @pytest.fixture
 def theirs(other_client, cabin):
-    return hold(other_client, flight_item(cabin, 2)).json()
+    return hold_through_api(other_client, flight_item(cabin, 2)).json()
 
 
 def references(response):
@@ -40,7 +41,7 @@ def test_the_list_shows_the_same_booking_as_the_detail(customer_client, mine):
 
 def test_the_list_is_paginated(customer_client, cabin):
     for _ in range(3):
-        hold(customer_client, flight_item(cabin))
+        hold_through_api(customer_client, flight_item(cabin))
     page = customer_client.get(BOOKINGS_URL, {"page_size": 2}).json()
     assert page["count"] == 3
     assert len(page["results"]) == 2
@@ -49,10 +50,10 @@ def test_the_list_is_paginated(customer_client, cabin):
 
 
 def test_the_status_filter(customer_client, cabin):
-    held = hold(customer_client, flight_item(cabin)).json()["reference"]
-    overdue = hold(customer_client, flight_item(cabin)).json()["reference"]
-    released = hold(customer_client, flight_item(cabin)).json()["reference"]
-    confirmed = hold(customer_client, flight_item(cabin)).json()["reference"]
+    held = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    overdue = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    released = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    confirmed = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     make_overdue(overdue)
     customer_client.post(booking_url(released, "cancel"))
     customer_client.post(booking_url(confirmed, "confirm"), {"payment_reference": "pay-1"})

@@ -8,7 +8,8 @@ from django.utils import timezone
 from bookings.models import Actor, Booking, BookingStatus
 from flights.models import FlightInventory
 from hotels.models import RoomNight
-from tests.bookings.conftest import booking_url, flight_item, hold, hotel_item, make_overdue
+from tests.booking_requests import booking_url, flight_item, hold_through_api, hotel_item
+from tests.holds import make_overdue
 
 
 def seats(cabin):
@@ -36,7 +37,9 @@ def history(reference):
 @pytest.fixture
 def held(customer_client, cabin, room_type):
     """A hold of 2 seats and 3 nights of 1 room, by `customer`."""
-    response = hold(customer_client, flight_item(cabin, 2), hotel_item(room_type, nights=3))
+    response = hold_through_api(
+        customer_client, flight_item(cabin, 2), hotel_item(room_type, nights=3)
+    )
     assert response.status_code == 201
     return response.json()["reference"]
 
@@ -264,10 +267,10 @@ def test_a_confirmed_booking_never_expires(customer_client, held, cabin):
 
 
 def test_every_transition_leaves_a_history_row_with_its_actor(customer_client, staff_client, cabin):
-    first = hold(customer_client, flight_item(cabin)).json()["reference"]
+    first = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     confirm(customer_client, first)
     staff_client.post(booking_url(first, "cancel"))
-    second = hold(customer_client, flight_item(cabin)).json()["reference"]
+    second = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     customer_client.post(booking_url(second, "extend"))
     make_overdue(second)
     customer_client.post(booking_url(second, "cancel"))

@@ -10,8 +10,8 @@ from bookings import services
 from bookings.models import Actor, Booking, BookingStatus
 from flights.models import FlightInventory
 from hotels.models import RoomNight
-from tests.bookings.conftest import make_overdue
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
+from tests.holds import make_overdue
 from tests.invariants import assert_inventory_consistent
 
 START = date.today() + timedelta(days=3)
@@ -112,8 +112,8 @@ def test_expiring_a_batch_adds_up_every_booking_on_the_same_rows(
     first = hold(customer, flight(cabin, 2), stay(room_type, 0, 2, 1))
     second = hold(other_customer, flight(cabin, 4), stay(room_type, 1, 2, 3))
     kept = hold(other_customer, flight(cabin, 1))
-    make_overdue(first.reference)
-    make_overdue(second.reference)
+    make_overdue(first)
+    make_overdue(second)
 
     expired = services.expire_bookings(booking_ids=[first.pk, second.pk, kept.pk], note="test")
 
@@ -161,7 +161,7 @@ def test_expire_bookings_leaves_bookings_that_left_held_alone(customer, cabin, e
 
 def test_expire_bookings_twice_moves_the_counters_once(customer, cabin):
     booking = hold(customer, flight(cabin, 3))
-    make_overdue(booking.reference)
+    make_overdue(booking)
     assert services.expire_bookings(booking_ids=[booking.pk]) == 1
     assert services.expire_bookings(booking_ids=[booking.pk]) == 0
     assert seats(cabin) == (20, 0, 0)
@@ -177,7 +177,7 @@ def test_expire_bookings_of_nothing_is_nothing(db):
 
 def test_the_sweep_is_recorded_as_the_system(customer, cabin):
     booking = hold(customer, flight(cabin, 1))
-    make_overdue(booking.reference)
+    make_overdue(booking)
     services.expire_bookings(booking_ids=[booking.pk], note="expired by the sweep")
     change = booking.history.last()
     assert (change.from_status, change.to_status) == ("held", "expired")
@@ -191,7 +191,7 @@ def test_an_expiry_found_by_a_customers_request_is_recorded_as_the_system(custom
     """The customer did not expire the hold, time did: the history says so
     whichever request happened to notice it."""
     booking = hold(customer, flight(cabin, 1))
-    make_overdue(booking.reference)
+    make_overdue(booking)
     try:
         if action == "confirm":
             services.confirm_booking(booking=booking, payment_reference="p", actor=customer)

@@ -1,11 +1,12 @@
 """Races need committed data that other connections see: every test here is a
-`transaction=True` test, and the ledger is checked after each one."""
+`transaction=True` test, and the inventory invariants (tests.invariants) are
+checked after each one, on the committed data every racer saw."""
 
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.concurrency.ledger import assert_ledger_consistent
 from tests.factories import UserFactory
+from tests.invariants import assert_inventory_consistent
 
 
 @pytest.fixture
@@ -26,10 +27,10 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
-def _ledger_balanced_after_the_race(request, transactional_db):
+def _inventory_consistent_after_the_race(request, transactional_db):
     """Whatever a race test asserts, the books must balance after it (checked
     before the database is flushed); the control tests, which unbalance them
     on purpose, opt out."""
     yield
     if "unbalances_ledger" not in request.keywords:
-        assert_ledger_consistent()
+        assert_inventory_consistent()

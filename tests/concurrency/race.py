@@ -11,8 +11,9 @@ a plain dict, so it crosses process boundaries with 'fork' and 'spawn' alike:
     {"kind": "expire", "booking_id": ..., "now": iso}   expire_bookings(...)
     {"kind": "sweep", "now": iso}                       expire_overdue_holds(...)
 
-confirm and cancel take "via": "service" to call the service without HTTP, and
-any job a "delay" in seconds: a head start for the others in its round.
+A hold's body is built with tests.booking_requests. confirm and cancel take
+"via": "service" to call the service without HTTP, and any job a "delay" in
+seconds: a head start for the others in its round.
 
 Each job answers with an outcome string ("201", "409 insufficient_inventory",
 "expired 1", "500 IntegrityError") that the tests count and the figures record.
@@ -26,7 +27,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from queue import Empty
 
@@ -35,28 +36,6 @@ from django.db import connection, connections
 
 BARRIER_TIMEOUT = 30.0
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "concurrency"
-
-
-# --- Request bodies -----------------------------------------------------------------
-
-
-def flight_item(cabin, seats: int = 1) -> dict:
-    return {
-        "type": "flight",
-        "flight_id": cabin.flight_id,
-        "cabin_class": str(cabin.cabin_class),  # plain data: a spawned child unpickles it
-        "seats": seats,
-    }
-
-
-def hotel_item(room_type, check_in: date, nights: int, rooms: int = 1) -> dict:
-    return {
-        "type": "hotel",
-        "room_type_id": room_type.pk,
-        "check_in": check_in.isoformat(),
-        "check_out": (check_in + timedelta(days=nights)).isoformat(),
-        "rooms": rooms,
-    }
 
 
 # --- Results ------------------------------------------------------------------------

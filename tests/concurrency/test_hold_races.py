@@ -5,13 +5,12 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone
 
-from bookings.models import Booking
-from bookings.services import FlightRequest, hold_booking
 from hotels.models import RoomNight
-from tests.concurrency.race import flight_item, hotel_item, record_figures, run_race
+from tests.booking_requests import flight_item, hotel_item
+from tests.concurrency.race import record_figures, run_race
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
+from tests.holds import hold_through_services, make_overdue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,7 +115,9 @@ def test_overlapping_stays_never_oversell_a_night(make_customers):
     def random_stay(token):
         length = rng.randint(1, 4)
         start = first + timedelta(days=rng.randint(0, 10 - length))
-        return hold(token, hotel_item(room_type, start, length, rooms=rng.randint(1, 3)))
+        return hold(
+            token, hotel_item(room_type, check_in=start, nights=length, rooms=rng.randint(1, 3))
+        )
 
     workers = [
         [random_stay(customers[(w + racers * r) % len(customers)][1]) for r in range(rounds)]
@@ -166,12 +167,18 @@ def test_a_stay_over_a_full_night_moves_no_night(make_customers):
     RoomNight.objects.filter(pk=nights[4].pk).update(total_rooms=1, available_rooms=1)
     customers = iter(make_customers(20))
     over = [
-        hold(next(customers)[1], hotel_item(room_type, first + timedelta(days=start), length))
+        hold(
+            next(customers)[1],
+            hotel_item(room_type, check_in=first + timedelta(days=start), nights=length),
+        )
         for start, length in [(0, 5), (0, 10), (1, 4), (2, 3), (3, 2), (4, 1), (4, 6), (3, 7)]
         + [(2, 6), (1, 5), (4, 2), (0, 6)]
     ]
     beside = [
-        hold(next(customers)[1], hotel_item(room_type, first + timedelta(days=start), length))
+        hold(
+            next(customers)[1],
+            hotel_item(room_type, check_in=first + timedelta(days=start), nights=length),
+        )
         for start, length in [(0, 4), (1, 3), (2, 2), (3, 1), (5, 5), (5, 1), (6, 3), (8, 2)]
     ]
 
@@ -204,8 +211,8 @@ def test_opposite_request_orders_never_deadlock(make_customers):
     forward = [
         flight_item(cabin_a),
         flight_item(cabin_b),
-        hotel_item(room_x, check_in, 3),
-        hotel_item(room_y, check_in, 3),
+        hotel_item(room_x, check_in=check_in, nights=3),
+        hotel_item(room_y, check_in=check_in, nights=3),
     ]
     racers, rounds = 8, 10
     # A customer may have 5 holds at once: 2 customers per racer.
@@ -252,12 +259,8 @@ def test_holds_racing_over_an_expired_hold_get_every_seat_it_sat_on(make_custome
     seats = 10
     cabin = FlightInventoryFactory(total_seats=seats)
     (owner, _), *customers = make_customers(seats + 1)
-    stale = hold_booking(
-        customer=owner, items=[FlightRequest(cabin.flight_id, cabin.cabin_class, seats)]
-    ).booking
-    Booking.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - timedelta(hours=1), expires_at=timezone.now()
-    )
+    stale = hold_through_services(owner, cabin, seats=seats)
+    make_overdue(stale)
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 

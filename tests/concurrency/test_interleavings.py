@@ -14,17 +14,16 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatusChange
 from bookings.services import (
-    FlightRequest,
     cancel_booking,
     confirm_booking,
     expire_bookings,
     expire_overdue_holds,
-    hold_booking,
 )
 from flights.models import FlightInventory
-from tests.concurrency.race import flight_item
+from tests.booking_requests import flight_item
 from tests.conftest import client_for
 from tests.factories import FlightInventoryFactory
+from tests.holds import hold_through_services, make_overdue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -86,11 +85,6 @@ class Competitor:
         return self.error or self.result
 
 
-def make_hold(customer, cabin, seats=1) -> Booking:
-    item = FlightRequest(cabin.flight_id, cabin.cabin_class, seats)
-    return hold_booking(customer=customer, items=[item]).booking
-
-
 @pytest.mark.parametrize("first_hold", ["commits", "rolls back"])
 def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_customer, first_hold):
     """The competitor reads the last seat only after the first hold ends: it is
@@ -103,7 +97,7 @@ def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_cu
 
     ends = pytest.raises(RolledBack) if first_hold == "rolls back" else nullcontext()
     with ends, transaction.atomic():
-        make_hold(customer, cabin)
+        hold_through_services(customer, cabin)
         competitor = Competitor(
             lambda: competitor_client.post(
                 "/api/v1/bookings/", {"items": [flight_item(cabin)]}, format="json"
@@ -154,7 +148,7 @@ def test_cancel_that_waited_for_a_confirm_is_recorded_after_it(customer):
     confirmed booking, and its time comes after the confirmation's, in the
     booking and in the history."""
     cabin = FlightInventoryFactory(total_seats=5)
-    booking = make_hold(customer, cabin)
+    booking = hold_through_services(customer, cabin)
 
     with transaction.atomic():
         Booking.objects.select_for_update().get(pk=booking.pk)
@@ -177,7 +171,7 @@ def test_confirm_that_waited_past_the_deadline_is_refused(customer):
     """A confirm asked just before `expires_at` waits for the booking's lock
     until after it: when it gets the booking, the hold is over."""
     cabin = FlightInventoryFactory(total_seats=5)
-    booking = make_hold(customer, cabin)
+    booking = hold_through_services(customer, cabin)
 
     with transaction.atomic():
         Booking.objects.select_for_update().get(pk=booking.pk)
@@ -201,7 +195,7 @@ def test_expiry_skips_a_booking_being_changed_and_takes_it_afterwards(customer):
     """The sweep never waits for a booking another transaction holds (it is
     changing it); the next sweep expires it if it is still held and overdue."""
     cabin = FlightInventoryFactory(total_seats=5)
-    booking = make_hold(customer, cabin)
+    booking = hold_through_services(customer, cabin)
     later = booking.expires_at + timedelta(seconds=1)
 
     with transaction.atomic():
@@ -224,10 +218,8 @@ def test_a_hold_waits_for_an_expired_hold_another_request_is_releasing(customer,
     releasing right now (this test, with the booking locked): the hold waits
     for that release and takes the seat, instead of answering "sold out"."""
     cabin = FlightInventoryFactory(total_seats=1)
-    stale = make_hold(customer, cabin)
-    Booking.objects.filter(pk=stale.pk).update(
-        created_at=timezone.now() - timedelta(hours=1), expires_at=timezone.now()
-    )
+    stale = hold_through_services(customer, cabin)
+    make_overdue(stale)
     competitor_client = client_for(other_customer)
 
     with transaction.atomic():

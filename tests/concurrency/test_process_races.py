@@ -4,7 +4,8 @@ all of them starts every round."""
 
 import pytest
 
-from tests.concurrency.race import flight_item, record_figures, run_race
+from tests.booking_requests import flight_item
+from tests.concurrency.race import record_figures, run_race
 from tests.concurrency.test_hold_races import REFUSED, hold, random_size_race
 from tests.concurrency.test_transition_races import transition_race
 from tests.factories import FlightInventoryFactory

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatusChange
-from bookings.services import FlightRequest, HotelRequest, hold_booking
 from flights.models import FlightInventory
 from tests.concurrency.race import record_figures, run_race
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
+from tests.holds import hold_through_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,13 +31,7 @@ def transition_race(make_customers, *, rounds: int, processes: int = 0, name: st
     bookings = []
     for i in range(rounds):
         user, token = customers[i // 3]
-        booking = hold_booking(
-            customer=user,
-            items=[
-                FlightRequest(cabin.flight_id, cabin.cabin_class, 1 + i % 3),
-                HotelRequest(room_type.pk, check_in, check_in + timedelta(days=2), 1),
-            ],
-        ).booking
+        booking = hold_through_services(user, cabin, seats=1 + i % 3, room_type=room_type, nights=2)
         # One minute apart, so a sweep "at" round i's deadline finds only it.
         expires_at = timezone.now() + timedelta(hours=1, minutes=i)
         Booking.objects.filter(pk=booking.pk).update(expires_at=expires_at)

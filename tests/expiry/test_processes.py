@@ -10,7 +10,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTa
 from bookings.models import Booking, BookingStatusChange, SweepRun
 from flights.models import FlightInventory
 from tests.expiry import processes
-from tests.expiry.conftest import assert_no_drift, hold, overdue_holds
+from tests.expiry.conftest import assert_no_drift, overdue_holds
+from tests.holds import hold_through_services
 
 
 @pytest.mark.django_db(transaction=True)
@@ -70,7 +71,7 @@ def test_worker_and_beat_expire_a_short_hold_on_their_own(customer, cabin, setti
     PeriodicTask.objects.filter(name="expire holds").update(interval=every_second, enabled=True)
     PeriodicTasks.update_changed()
     settings.HOLD_TTL_SECONDS = 2
-    booking = hold(customer, cabin, seats=3)
+    booking = hold_through_services(customer, cabin, seats=3)
     assert booking.expires_at <= timezone.now() + timedelta(seconds=2)
 
     env = processes.environment()

@@ -15,7 +15,8 @@ from bookings.models import Booking, FlightItem, ReconciliationRun, RunOutcome
 from bookings.reconciliation import find_drift
 from flights.models import FlightInventory
 from hotels.models import RoomNight
-from tests.expiry.conftest import assert_no_drift, hold, make_overdue
+from tests.expiry.conftest import assert_no_drift
+from tests.holds import hold_through_services, make_overdue
 
 
 def reconcile(*args) -> tuple[int, str]:
@@ -41,8 +42,8 @@ def move_units(table: str, unit: str, pk: int, source: str, target: str, n: int)
 
 @pytest.mark.django_db
 def test_no_drift_exits_0(customer, cabin, room_type):
-    hold(customer, cabin, seats=2, room_type=room_type)
-    confirmed = hold(customer, cabin, seats=3)
+    hold_through_services(customer, cabin, seats=2, room_type=room_type)
+    confirmed = hold_through_services(customer, cabin, seats=3)
     services.confirm_booking(booking=confirmed, payment_reference="p", actor=customer)
     code, out = reconcile()
     assert code == 0
@@ -53,13 +54,13 @@ def test_no_drift_exits_0(customer, cabin, room_type):
 
 @pytest.mark.django_db
 def test_overdue_holds_not_yet_swept_still_count_as_held(customer, cabin, room_type):
-    make_overdue(hold(customer, cabin, seats=2, room_type=room_type))
+    make_overdue(hold_through_services(customer, cabin, seats=2, room_type=room_type))
     assert reconcile()[0] == 0
 
 
 @pytest.mark.django_db
 def test_drift_is_listed_with_exit_1_and_fix_repairs_it(customer, cabin, room_type):
-    hold(customer, cabin, seats=2, room_type=room_type, rooms=1, nights=2)
+    hold_through_services(customer, cabin, seats=2, room_type=room_type, rooms=1, nights=2)
     night = RoomNight.objects.filter(room_type=room_type, held_rooms=1).order_by("date").first()
     move_units("flights_flightinventory", "seats", cabin.pk, "available", "held", 2)
     move_units("hotels_roomnight", "rooms", night.pk, "held", "booked", 1)
@@ -91,7 +92,7 @@ def test_drift_is_listed_with_exit_1_and_fix_repairs_it(customer, cabin, room_ty
 def test_drift_that_cannot_be_repaired_is_reported_and_not_written(customer, cabin):
     """Bookings that need more seats than the cabin has: no counters can satisfy
     the constraints, so --fix leaves the row alone and says so."""
-    booking = hold(customer, cabin, seats=1)
+    booking = hold_through_services(customer, cabin, seats=1)
     FlightItem.objects.create(
         booking=booking, position=5, inventory=cabin, seats=600, unit_price=1, line_total=600
     )
@@ -121,7 +122,7 @@ def test_the_daily_task_logs_drift_as_errors(cabin, caplog):
 def test_fix_waits_for_the_row_lock_a_service_holds(customer, cabin):
     """--fix takes the services' row locks: while a transaction holds the
     cabin, the repair waits, then recomputes and writes the sums."""
-    booking = hold(customer, cabin, seats=2)
+    booking = hold_through_services(customer, cabin, seats=2)
     move_units("flights_flightinventory", "seats", cabin.pk, "available", "held", 3)
     drift = find_drift()
     has_lock, release = threading.Event(), threading.Event()

@@ -13,8 +13,9 @@ from bookings.models import Actor, Booking, BookingStatusChange, RunOutcome, Swe
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import locks
-from tests.expiry.conftest import assert_no_drift, hold, make_overdue, overdue_holds
+from tests.expiry.conftest import assert_no_drift, overdue_holds
 from tests.factories import UserFactory
+from tests.holds import hold_through_services, make_overdue
 
 
 def held_seats(cabin) -> int:
@@ -29,12 +30,15 @@ def held_rooms(room_type) -> int:
 def test_sweep_expires_exactly_the_overdue_holds_and_gives_their_units_back(
     customer, staff, cabin, room_type
 ):
-    overdue = [hold(customer, cabin, seats=2, room_type=room_type, rooms=3) for _ in range(3)]
+    overdue = [
+        hold_through_services(customer, cabin, seats=2, room_type=room_type, rooms=3)
+        for _ in range(3)
+    ]
     make_overdue(*overdue)
-    future = hold(customer, cabin, seats=1, room_type=room_type)
-    confirmed = hold(customer, cabin, seats=4)
+    future = hold_through_services(customer, cabin, seats=1, room_type=room_type)
+    confirmed = hold_through_services(customer, cabin, seats=4)
     services.confirm_booking(booking=confirmed, payment_reference="pay-1", actor=customer)
-    released = hold(customer, cabin, seats=5)
+    released = hold_through_services(customer, cabin, seats=5)
     services.cancel_booking(booking=released, actor=customer)
     make_overdue(confirmed, released)  # past their window, but no longer held
     assert held_seats(cabin) == 3 * 2 + 1
@@ -237,7 +241,9 @@ def test_sweep_racing_confirms_ends_each_booking_confirmed_or_expired(cabin, roo
     wins, and the other sees the result."""
     customers = [UserFactory() for _ in range(4)]
     bookings = [
-        hold(customers[i % 4], cabin, seats=1 + i % 3, room_type=room_type if i % 2 else None)
+        hold_through_services(
+            customers[i % 4], cabin, seats=1 + i % 3, room_type=room_type if i % 2 else None
+        )
         for i in range(80)
     ]
     later = max(b.expires_at for b in bookings) + timedelta(hours=1)

@@ -1,16 +1,14 @@
 """/metrics and the figures behind it, read from the same in-process registry
 the endpoint serves (the test run has no PROMETHEUS_MULTIPROC_DIR)."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from bookings import metrics, services
-from bookings.models import Booking
+from tests.booking_requests import flight_item, hold_through_api
 from tests.factories import FlightInventoryFactory
+from tests.holds import make_overdue
 
 pytestmark = pytest.mark.usefixtures("_no_multiprocess")
 
@@ -36,19 +34,6 @@ class Delta:
 
     def __exit__(self, *exc):
         self.moved = value(self.name, **self.labels) - self.before
-
-
-def flight_item(cabin, seats=1):
-    return {
-        "type": "flight",
-        "flight_id": cabin.flight_id,
-        "cabin_class": cabin.cabin_class,
-        "seats": seats,
-    }
-
-
-def hold(client, cabin, seats=1, **headers):
-    return client.post("/api/v1/bookings/", {"items": [flight_item(cabin, seats)]}, **headers)
 
 
 @pytest.mark.django_db
@@ -80,15 +65,15 @@ def test_metrics_endpoint_serves_prometheus_text_at_the_exact_path(api_client):
 def test_holds_are_counted_by_result_and_error_code(customer_client):
     cabin = FlightInventoryFactory(total_seats=2)
     with Delta("travel_holds_total", result="held") as held:
-        assert hold(customer_client, cabin).status_code == 201
+        assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
     with Delta("travel_holds_total", result="insufficient_inventory") as short:
-        assert hold(customer_client, cabin, seats=5).status_code == 409
+        assert hold_through_api(customer_client, flight_item(cabin, seats=5)).status_code == 409
     with Delta("travel_holds_total", result="validation_error") as invalid:
         response = customer_client.post("/api/v1/bookings/", {"items": []})
         assert response.status_code == 400
     with Delta("travel_holds_total", result="replayed") as replayed:
-        first = hold(customer_client, cabin, HTTP_IDEMPOTENCY_KEY="k-1")
-        again = hold(customer_client, cabin, HTTP_IDEMPOTENCY_KEY="k-1")
+        first = hold_through_api(customer_client, flight_item(cabin), key="k-1")
+        again = hold_through_api(customer_client, flight_item(cabin), key="k-1")
         assert (first.status_code, again.status_code) == (201, 201)
         assert again["Idempotent-Replayed"] == "true"
     assert (held.moved, short.moved, invalid.moved, replayed.moved) == (1, 1, 1, 1)
@@ -101,8 +86,8 @@ def test_transitions_are_counted_once_each_on_commit(customer_client):
     """Counted where the status changes, after the commit: repeating a
     confirm or a cancel (a double click) does not count twice."""
     cabin = FlightInventoryFactory(total_seats=10)
-    first = hold(customer_client, cabin).json()["reference"]
-    second = hold(customer_client, cabin).json()["reference"]
+    first = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    second = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     base = f"/api/v1/bookings/{first}"
 
     with Delta("travel_confirms_total") as confirms:
@@ -122,7 +107,7 @@ def test_transitions_are_counted_once_each_on_commit(customer_client):
 def test_extensions_are_counted_and_refused_ones_are_not(customer_client, settings):
     settings.HOLD_MAX_EXTENSIONS = 1
     cabin = FlightInventoryFactory(total_seats=10)
-    reference = hold(customer_client, cabin).json()["reference"]
+    reference = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     with Delta("travel_extensions_total") as extensions:
         assert customer_client.post(f"/api/v1/bookings/{reference}/extend/").status_code == 200
         refused = customer_client.post(f"/api/v1/bookings/{reference}/extend/")
@@ -133,10 +118,11 @@ def test_extensions_are_counted_and_refused_ones_are_not(customer_client, settin
 @pytest.mark.django_db(transaction=True)
 def test_expiries_are_counted_by_trigger(customer_client, customer):
     cabin = FlightInventoryFactory(total_seats=10)
-    on_use = hold(customer_client, cabin).json()["reference"]
-    swept = [hold(customer_client, cabin).json()["reference"] for _ in range(2)]
-    past = timezone.now() - timedelta(hours=1)
-    Booking.objects.update(created_at=past - timedelta(minutes=15), expires_at=past)
+    on_use = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    swept = [
+        hold_through_api(customer_client, flight_item(cabin)).json()["reference"] for _ in range(2)
+    ]
+    make_overdue(on_use, *swept)
 
     with Delta("travel_expiries_total", trigger="on_use") as by_use:
         response = customer_client.post(
