@@ -10,5 +10,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
+# "off": no access log (a load balancer in front usually keeps one).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+if accesslog == "off":
+    accesslog = None
 errorlog = "-"

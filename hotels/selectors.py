@@ -2,6 +2,7 @@
 computed in the database (one aggregate row per room type, never a loop over
 nights)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -123,3 +124,15 @@ def get_hotel(
         .prefetch_related(_room_types(stay, only_fitting=False, with_nights=with_nights))
         .first()
     )
+
+
+def nights_of_stays(stays: Iterable[tuple[int, date, date]]) -> list[RoomNight]:
+    """The room nights of `(room_type_id, check_in, check_out)` stays as
+    committed now, unlocked, in one query. A night never put on sale has no
+    row (0 rooms)."""
+    condition = Q()
+    for room_type_id, check_in, check_out in set(stays):
+        condition |= Q(room_type_id=room_type_id, date__gte=check_in, date__lt=check_out)
+    if not condition:
+        return []
+    return list(RoomNight.objects.filter(condition))

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels.models import Hotel, RoomNight, RoomType
@@ -20,24 +20,14 @@ from hotels.models import Hotel, RoomNight, RoomType
 ROOM_STATES = ("available", "held", "booked")
 
 
-def lock_nights(stays: Iterable[tuple[int, date, date]]) -> list[RoomNight]:
-    """Lock the room nights of `(room_type_id, check_in, check_out)` stays in
-    primary key order. A night never put on sale has no row (0 rooms)."""
-    condition = Q()
-    for room_type_id, check_in, check_out in set(stays):
-        condition |= Q(room_type_id=room_type_id, date__gte=check_in, date__lt=check_out)
-    if not condition:
-        return []
-    return list(RoomNight.objects.select_for_update().filter(condition).order_by("pk"))
-
-
-def lock_nights_by_id(ids: Iterable[int]) -> list[int]:
-    """Lock room nights by primary key, in that order."""
-    return list(
-        RoomNight.objects.select_for_update()
+def lock_nights_by_id(ids: Iterable[int]) -> dict[int, int]:
+    """Lock room nights by primary key, in that order; returns each locked
+    night's available rooms (FOR NO KEY UPDATE, as for flight cabins)."""
+    return dict(
+        RoomNight.objects.select_for_update(no_key=True)
         .filter(pk__in=set(ids))
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "available_rooms")
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,60 @@ def latency(values: list[float]) -> dict:
     }
 
 
+# --- CPU accounting ------------------------------------------------------------------
+#
+# Throughput and latency on a shared machine move with what else runs on it;
+# the CPU time the stack spends per request hardly does. So the bench also
+# reports the CPU seconds each part used during the load (from /proc: a
+# process, its live descendants and the children it has reaped).
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _children_of() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))):
+            tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def tree_cpu_seconds(pid: int, tree: dict[int, list[int]] | None = None) -> float:
+    """CPU seconds of `pid`, its reaped children and its live descendants."""
+    tree = _children_of() if tree is None else tree
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    # utime, stime, cutime, cstime are fields 14-17 of stat (11-14 after the name).
+    own = sum(int(x) for x in fields[11:15]) / _TICK
+    return own + sum(tree_cpu_seconds(child, tree) for child in tree.get(pid, []))
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    tree = _children_of()
+    redis_pid = None
+    for pid in tree.get(1, []) + [p for kids in tree.values() for p in kids]:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if command.startswith(b"redis-server") and f":{stack.redis_port}".encode() in command:
+            redis_pid = pid
+            break
+    return {
+        "gunicorn": tree_cpu_seconds(stack._web.pid, tree) if stack._web else 0.0,
+        "postgresql": tree_cpu_seconds(stack.postgres_pid(), tree),
+        "redis": tree_cpu_seconds(redis_pid, tree) if redis_pid else 0.0,
+    }
+
+
 # --- seeding ---------------------------------------------------------------------------
 
 
@@ -140,6 +195,8 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
     record_file = workdir / f"{workload}-records.json"
     data_file.write_text(json.dumps({**data, "idempotency_keys": options.idempotency_keys}))
     users = options.users
+    # A selloff ends by itself once every customer has tried: its duration is a cap.
+    duration = max(options.duration, 120.0) if workload == "selloff" else options.duration
     command = [
         str(VENV_BIN / "locust"),
         "-f",
@@ -150,7 +207,7 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
         "--spawn-rate",
         str(users),
         "--run-time",
-        f"{int(options.duration)}s",
+        f"{int(duration)}s",
         "--stop-timeout",
         "10",
         "--host",
@@ -169,6 +226,7 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
         "BENCH_RECORD": str(record_file),
     }
     started = time.monotonic()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(workdir / f"{workload}-locust.log", "w") as log:
         result = subprocess.run(
             command,
@@ -177,9 +235,13 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            timeout=options.duration + 120,
+            timeout=duration + 120,
         )
     elapsed = time.monotonic() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_cpu = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
     if not record_file.exists():
         tail = (workdir / f"{workload}-locust.log").read_text()[-3000:]
         raise RuntimeError(f"locust exited {result.returncode} without its records:\n{tail}")
@@ -192,6 +254,7 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
         "records": recorded["records"],
         "locust_exit": result.returncode,
         "locust_seconds": round(elapsed, 1),
+        "locust_cpu": round(locust_cpu, 2),
         "locust_stats": [
             {k: s.get(k) for k in ("name", "method", "num_requests", "num_failures")} for s in stats
         ],
@@ -326,9 +389,24 @@ def run_workload(workload: str, options, template: Path, workdir: Path) -> dict:
         data = seed(stack, workload, options)
         seeded = time.monotonic() - mark
         print(f"    seeded in {seeded:.1f}s; loading for {options.duration:.0f}s ...", flush=True)
+        cpu_before = stack_cpu(stack)
         run = run_locust(stack, workload, data, options, workdir)
+        cpu_after = stack_cpu(stack)
         load_after = load_average()
         report = figures(run["records"], workload)
+        report["cpu_seconds"] = {
+            part: round(cpu_after[part] - cpu_before[part], 2) for part in cpu_before
+        } | {"locust": run["locust_cpu"]}
+        answered = sum(1 for r in run["records"] if r[1])
+        total_cpu = sum(report["cpu_seconds"].values())
+        report["cpu_ms_per_request"] = {
+            part: round(seconds * 1000 / max(answered, 1), 2)
+            for part, seconds in report["cpu_seconds"].items()
+        } | {"all": round(total_cpu * 1000 / max(answered, 1), 2)}
+        if report.get("successful_holds"):
+            report["cpu_ms_per_successful_hold"] = round(
+                total_cpu * 1000 / report["successful_holds"], 2
+            )
         problems = invariants.check_database(stack.database_url)
         report["invariants"] = {"ok": not problems, "problems": problems}
         report["reconcile_inventory"] = reconcile(stack)
@@ -422,6 +500,15 @@ def summary(report: dict) -> str:
             f"{report['successful_holds_per_s']}/s; hold latency p50 {hl['p50_ms']} ms, "
             f"p95 {hl['p95_ms']} ms, p99 {hl['p99_ms']} ms, max {hl['max_ms']} ms"
         )
+    lines.append(
+        f"    CPU ms per answered request {report['cpu_ms_per_request']}"
+        + (
+            f"; per successful hold (all parts, its cancel/confirm included) "
+            f"{report['cpu_ms_per_successful_hold']}"
+            if "cpu_ms_per_successful_hold" in report
+            else ""
+        )
+    )
     for op, fig in report.get("ops", {}).items():
         lat = fig["latency"]
         lines.append(

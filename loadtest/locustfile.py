@@ -288,3 +288,4 @@ USERS = {
 for _name, _cls in USERS.items():
     if _name != os.environ.get("BENCH_WORKLOAD"):
         _cls.abstract = True
+del _name, _cls  # else Locust finds the last class twice

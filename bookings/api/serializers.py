@@ -185,7 +185,12 @@ class BookingSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(BookingItemSerializer(many=True))
     def get_items(self, booking):
-        return BookingItemSerializer(selectors.booking_items(booking), many=True).data
+        # A view that already has the booking's items (a hold just wrote them,
+        # a transition read them) passes them in `context["items"]`.
+        items = self.context.get("items")
+        if items is None:
+            items = selectors.booking_items(booking)
+        return BookingItemSerializer(items, many=True).data
 
 
 class BookingListQuerySerializer(serializers.Serializer):

@@ -77,8 +77,18 @@ DATABASES = {
         "DATABASE_URL", default=f"postgres://travel@127.0.0.1:{LOCAL_PG_PORT}/travel"
     ),
 }
+# Connection reuse (README, Performance): persistent connections, or psycopg's
+# pool with DATABASE_POOL=<max connections per process> (then CONN_MAX_AGE is 0).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+DATABASE_POOL = env.int("DATABASE_POOL", default=0)
+if DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", default=5
 )
