@@ -388,7 +388,7 @@ def run_workload(workload: str, options, template: Path, workdir: Path) -> dict:
         mark = time.monotonic()
         data = seed(stack, workload, options)
         seeded = time.monotonic() - mark
-        print(f"    seeded in {seeded:.1f}s; loading for {options.duration:.0f}s ...", flush=True)
+        print(f"    seeded in {seeded:.1f}s; loading ...", flush=True)
         cpu_before = stack_cpu(stack)
         run = run_locust(stack, workload, data, options, workdir)
         cpu_after = stack_cpu(stack)
