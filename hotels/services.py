@@ -38,15 +38,25 @@ def move_rooms(rooms_by_night: Mapping[int, int], *, source: str, target: str) -
     if not rooms_by_night:
         return
     assert source in ROOM_STATES and target in ROOM_STATES and source != target
-    amount = Case(
-        *(When(pk=pk, then=Value(n)) for pk, n in rooms_by_night.items()),
-        output_field=IntegerField(),
-    )
+    amount = _amount(rooms_by_night)
     RoomNight.objects.filter(pk__in=list(rooms_by_night)).update(
         **{
             f"{source}_rooms": F(f"{source}_rooms") - amount,
             f"{target}_rooms": F(f"{target}_rooms") + amount,
         }
+    )
+
+
+def _amount(units_by_row: Mapping[int, int]):
+    """How many units each row moves: a constant when they all move the same
+    number (the usual case: one cabin, or every night of a stay), which is
+    much cheaper to compile than a CASE over the rows."""
+    amounts = set(units_by_row.values())
+    if len(amounts) == 1:
+        return Value(amounts.pop())
+    return Case(
+        *(When(pk=pk, then=Value(n)) for pk, n in units_by_row.items()),
+        output_field=IntegerField(),
     )
 
 
