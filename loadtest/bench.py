@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -77,8 +78,8 @@ def percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return round(ordered[rank] * 1000, 1)
+    rank = min(len(ordered), max(1, math.ceil(p / 100 * len(ordered))))
+    return round(ordered[rank - 1] * 1000, 1)
 
 
 def latency(values: list[float]) -> dict:

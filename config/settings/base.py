@@ -89,6 +89,11 @@ if DATABASE_POOL:
         "max_size": DATABASE_POOL,
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+# Server-side parameter binding lets psycopg prepare the statements a process
+# repeats (after 5 uses): PostgreSQL then skips parsing and planning them.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
+    "DATABASE_SERVER_SIDE_BINDING", default=False
+)
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", default=5
 )
