@@ -15,6 +15,20 @@ services:  ## start PostgreSQL and Redis and leave them running
 services-down:  ## stop the local PostgreSQL and Redis
 	scripts/services.sh down
 
+# The load benchmark (docs/performance.md): WORKLOAD=hot|spread|selloff|search|all
+# (default all), DURATION seconds per workload, USERS concurrent customers,
+# WEB_WORKERS gunicorn processes, WORKER_CLASS sync|gthread, THREADS per worker,
+# REDIS_LOCKS on|off; BENCH_ARGS passes anything else to loadtest.bench.
+WORKLOAD ?= all
+bench:  ## load benchmark on a private production-like stack; results in bench-results/
+	scripts/services.sh deps
+	.venv/bin/python -m loadtest.bench $(WORKLOAD) \
+		$(if $(DURATION),--duration $(DURATION)) $(if $(USERS),--users $(USERS)) \
+		$(if $(WEB_WORKERS),--web-workers $(WEB_WORKERS)) \
+		$(if $(WORKER_CLASS),--worker-class $(WORKER_CLASS)) \
+		$(if $(THREADS),--threads $(THREADS)) $(if $(REDIS_LOCKS),--redis-locks $(REDIS_LOCKS)) \
+		$(BENCH_ARGS)
+
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

@@ -47,8 +47,10 @@ from bookings.models import (
     SweepRun,
 )
 from config.exceptions import ValidationFailed
+from flights import selectors as flight_selectors
 from flights import services as seats
 from flights.models import FlightInventory
+from hotels import selectors as hotel_selectors
 from hotels import services as rooms
 from hotels.models import RoomNight, RoomType
 from locking import locks
@@ -86,6 +88,9 @@ ItemRequest = FlightRequest | HotelRequest
 class HoldResult:
     booking: Booking
     replayed: bool  # an earlier request with the same Idempotency-Key made it
+    # The booking's items in request order, as written (none for a replay):
+    # the answer is built from them without reading them back.
+    items: list | None = None
 
 
 # --- Hold ---------------------------------------------------------------------------
@@ -157,6 +162,11 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
 
 
 def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) -> HoldResult:
+    """One try. The inventory rows, which every hold of a rush contends for,
+    are locked last: everything else (checks, prices, the booking, its items
+    and history) is done first against the rows as committed, then the rows
+    are locked, their availability checked again and the counters moved, and
+    the transaction commits. The rows stay locked for three round trips."""
     now = timezone.now()
     # The customer's row lock makes the idempotency and active-hold checks
     # exact even when Redis is down and two requests of theirs race. NO KEY
@@ -164,24 +174,34 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
     # reference the customer (their other bookings) take.
     get_user_model().objects.select_for_update(no_key=True).filter(pk=customer.pk).exists()
     if idempotency_key:
-        earlier = _booking_for_key(customer, idempotency_key)
-        if earlier is not None:
-            return _replay(earlier, fingerprint)
+        # One query for both checks: the key's booking, if any, and the active holds.
+        found = list(
+            Booking.objects.filter(customer=customer).filter(
+                Q(idempotency_key=idempotency_key) | Q(status=HELD, expires_at__gt=now)
+            )
+        )
+        for earlier in found:
+            if earlier.idempotency_key == idempotency_key:
+                return _replay(earlier, fingerprint)
+        active = len(found)
+    else:
+        active = Booking.objects.filter(customer=customer, status=HELD, expires_at__gt=now).count()
     limit = settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER
-    active = Booking.objects.filter(customer=customer, status=HELD, expires_at__gt=now).count()
     if active >= limit:
         raise TooManyActiveHolds(limit)
 
     flights = [(i, item) for i, item in enumerate(items) if isinstance(item, FlightRequest)]
     stays = [(i, item) for i, item in enumerate(items) if isinstance(item, HotelRequest)]
-    cabins = seats.lock_cabins((item.flight_id, item.cabin_class) for _, item in flights)
+    cabins = flight_selectors.cabins_by_class(
+        (item.flight_id, item.cabin_class) for _, item in flights
+    )
     nights = {
         (night.room_type_id, night.date): night
-        for night in rooms.lock_nights(
+        for night in hotel_selectors.nights_of_stays(
             (item.room_type_id, item.check_in, item.check_out) for _, item in stays
         )
     }
-    _check_items_exist(flights, cabins, stays)
+    _check_items_exist(flights, cabins, stays, nights)
 
     seat_demand: Counter[int] = Counter()
     for _, item in flights:
@@ -205,13 +225,9 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
             ]
         )
 
-    unavailable = _shortages(flights, cabins, stays, nights)
-    if unavailable:
-        if release_stale:
-            stale = _overdue_holds_on(seat_demand, stays, now)
-            if stale:
-                raise _StaleHoldsInTheWay(stale)
-        raise InsufficientInventory(unavailable)
+    # Refused on the committed figures: nothing is locked for a request that
+    # cannot be served (a sold-out rush is mostly these).
+    _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
 
     booking = Booking(
         customer=customer,
@@ -256,8 +272,6 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
         FlightItem.objects.bulk_create(flight_items)
     if hotel_items:
         HotelItem.objects.bulk_create(hotel_items)
-    seats.move_seats(seat_demand, source="available", target="held")
-    rooms.move_rooms(room_demand, source="available", target="held")
     BookingStatusChange.objects.create(
         booking=booking,
         from_status="",
@@ -266,12 +280,46 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
         actor=customer,
         at=now,
     )
-    return HoldResult(booking=booking, replayed=False)
+
+    # Last, the contended rows: lock them (global order), check again with
+    # what they hold now, move the counters; the commit follows at once.
+    seats_left = seats.lock_cabins_by_id(seat_demand)
+    rooms_left = rooms.lock_nights_by_id(room_demand)
+    if any(seats_left.get(pk, 0) < n for pk, n in seat_demand.items()) or any(
+        rooms_left.get(pk, 0) < n for pk, n in room_demand.items()
+    ):
+        for row in cabins.values():
+            row.available_seats = seats_left.get(row.pk, 0)
+        for row in nights.values():
+            row.available_rooms = rooms_left.get(row.pk, 0)
+        _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
+    seats.move_seats(seat_demand, source="available", target="held")
+    rooms.move_rooms(room_demand, source="available", target="held")
+    return HoldResult(
+        booking=booking,
+        replayed=False,
+        items=sorted([*flight_items, *hotel_items], key=lambda line: line.position),
+    )
 
 
-def _check_items_exist(flights, cabins, stays) -> None:
+def _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale) -> None:
+    """Raise InsufficientInventory (or, first, have overdue holds on these
+    rows released) if some item cannot be had with the figures in `cabins`
+    and `nights`."""
+    unavailable = _shortages(flights, cabins, stays, nights)
+    if not unavailable:
+        return
+    if release_stale:
+        stale = _overdue_holds_on(seat_demand, stays, now)
+        if stale:
+            raise _StaleHoldsInTheWay(stale)
+    raise InsufficientInventory(unavailable)
+
+
+def _check_items_exist(flights, cabins, stays, nights) -> None:
     """Unknown flights, cabins and room types are the request's fault: a 400
-    naming the item's field. Looked up only when something is missing."""
+    naming the item's field. Looked up only when something is missing (a
+    room type with every night of the stay on sale exists)."""
     errors = []
     missing = [(i, item) for i, item in flights if (item.flight_id, item.cabin_class) not in cabins]
     if missing:
@@ -299,8 +347,13 @@ def _check_items_exist(flights, cabins, stays) -> None:
                         "detail": "No flight has this id.",
                     }
                 )
-    if stays:
-        wanted = {item.room_type_id for _, item in stays}
+    incomplete = [
+        (i, item)
+        for i, item in stays
+        if any((item.room_type_id, night) not in nights for night in item.nights())
+    ]
+    if incomplete:
+        wanted = {item.room_type_id for _, item in incomplete}
         known = set(RoomType.objects.filter(pk__in=wanted).values_list("pk", flat=True))
         errors.extend(
             {
@@ -308,7 +361,7 @@ def _check_items_exist(flights, cabins, stays) -> None:
                 "code": "does_not_exist",
                 "detail": "No room type has this id.",
             }
-            for i, item in stays
+            for i, item in incomplete
             if item.room_type_id not in known
         )
     if errors:

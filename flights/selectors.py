@@ -1,8 +1,19 @@
 """Reads of flights: search and lookups, with their cabins in one extra query."""
 
+from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from flights.models import CabinClass, Flight, FlightInventory
 
@@ -49,3 +60,16 @@ def search_flights(
 
 def get_flight(*, flight_id: int) -> Flight | None:
     return _with_cabins(Flight.objects.filter(pk=flight_id)).first()
+
+
+def cabins_by_class(cabins: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
+    """The inventory rows of `(flight_id, cabin_class)` pairs as committed now,
+    unlocked, in one query; pairs that do not exist are missing."""
+    condition = Q()
+    for flight_id, cabin_class in set(cabins):
+        condition |= Q(flight_id=flight_id, cabin_class=cabin_class)
+    if not condition:
+        return {}
+    return {
+        (row.flight_id, row.cabin_class): row for row in FlightInventory.objects.filter(condition)
+    }

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from flights.models import Flight, FlightInventory
@@ -20,25 +20,16 @@ from flights.models import Flight, FlightInventory
 SEAT_STATES = ("available", "held", "booked")
 
 
-def lock_cabins(cabins: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
-    """Lock the inventory rows of `(flight_id, cabin_class)` pairs, in primary
-    key order; pairs that do not exist are simply missing from the result."""
-    condition = Q()
-    for flight_id, cabin_class in set(cabins):
-        condition |= Q(flight_id=flight_id, cabin_class=cabin_class)
-    if not condition:
-        return {}
-    rows = FlightInventory.objects.select_for_update().filter(condition).order_by("pk")
-    return {(row.flight_id, row.cabin_class): row for row in rows}
-
-
-def lock_cabins_by_id(ids: Iterable[int]) -> list[int]:
-    """Lock inventory rows by primary key, in that order."""
-    return list(
-        FlightInventory.objects.select_for_update()
+def lock_cabins_by_id(ids: Iterable[int]) -> dict[int, int]:
+    """Lock inventory rows by primary key, in that order; returns each locked
+    row's available seats. FOR NO KEY UPDATE: the counters are not a key, so
+    the lock does not conflict with the key-share locks that inserting a
+    booking item (its foreign key) takes on the row."""
+    return dict(
+        FlightInventory.objects.select_for_update(no_key=True)
         .filter(pk__in=set(ids))
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "available_seats")
     )
 
 
@@ -49,15 +40,25 @@ def move_seats(seats_by_row: Mapping[int, int], *, source: str, target: str) -> 
     if not seats_by_row:
         return
     assert source in SEAT_STATES and target in SEAT_STATES and source != target
-    amount = Case(
-        *(When(pk=pk, then=Value(n)) for pk, n in seats_by_row.items()),
-        output_field=IntegerField(),
-    )
+    amount = _amount(seats_by_row)
     FlightInventory.objects.filter(pk__in=list(seats_by_row)).update(
         **{
             f"{source}_seats": F(f"{source}_seats") - amount,
             f"{target}_seats": F(f"{target}_seats") + amount,
         }
+    )
+
+
+def _amount(units_by_row: Mapping[int, int]):
+    """How many units each row moves: a constant when they all move the same
+    number (the usual case: one cabin, or every night of a stay), which is
+    much cheaper to compile than a CASE over the rows."""
+    amounts = set(units_by_row.values())
+    if len(amounts) == 1:
+        return Value(amounts.pop())
+    return Case(
+        *(When(pk=pk, then=Value(n)) for pk, n in units_by_row.items()),
+        output_field=IntegerField(),
     )
 
 

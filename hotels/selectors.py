@@ -2,6 +2,7 @@
 computed in the database (one aggregate row per room type, never a loop over
 nights)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +12,7 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    FilteredRelation,
     IntegerField,
     Max,
     Min,
@@ -47,25 +49,33 @@ def room_types_for_stay(stay: Stay) -> QuerySet[RoomType]:
     """Room types annotated with the stay: `available_rooms` (the fewest free
     rooms over its nights, 0 when a night was never put on sale), `total_price`
     (sum of nightly prices times rooms, None unless every night is on sale) and
-    `currency`."""
-    in_stay = stay.night_filter("nights__")
+    `currency`. Only the stay's nights are joined (a FilteredRelation: the
+    condition is in the JOIN, so the (room type, date) index finds them),
+    not every night of the year on sale."""
+    nights = "nights_of_stay"
     every_night_on_sale = Q(nights_on_sale=stay.nights)
-    return RoomType.objects.annotate(
-        nights_on_sale=Count("nights", filter=in_stay),
-        fewest_free=Min("nights__available_rooms", filter=in_stay),
-        stay_price=Sum("nights__price", filter=in_stay),
-        currency=Max("nights__currency", filter=in_stay),
-    ).annotate(
-        available_rooms=Case(
-            When(every_night_on_sale, then=Coalesce(F("fewest_free"), 0)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-        total_price=Case(
-            When(every_night_on_sale, then=F("stay_price") * Value(stay.rooms)),
-            default=None,
-            output_field=DecimalField(max_digits=14, decimal_places=2),
-        ),
+    return (
+        RoomType.objects.annotate(
+            **{nights: FilteredRelation("nights", condition=stay.night_filter("nights__"))}
+        )
+        .annotate(
+            nights_on_sale=Count(nights),
+            fewest_free=Min(f"{nights}__available_rooms"),
+            stay_price=Sum(f"{nights}__price"),
+            currency=Max(f"{nights}__currency"),
+        )
+        .annotate(
+            available_rooms=Case(
+                When(every_night_on_sale, then=Coalesce(F("fewest_free"), 0)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            total_price=Case(
+                When(every_night_on_sale, then=F("stay_price") * Value(stay.rooms)),
+                default=None,
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+        )
     )
 
 
@@ -123,3 +133,15 @@ def get_hotel(
         .prefetch_related(_room_types(stay, only_fitting=False, with_nights=with_nights))
         .first()
     )
+
+
+def nights_of_stays(stays: Iterable[tuple[int, date, date]]) -> list[RoomNight]:
+    """The room nights of `(room_type_id, check_in, check_out)` stays as
+    committed now, unlocked, in one query. A night never put on sale has no
+    row (0 rooms)."""
+    condition = Q()
+    for room_type_id, check_in, check_out in set(stays):
+        condition |= Q(room_type_id=room_type_id, date__gte=check_in, date__lt=check_out)
+    if not condition:
+        return []
+    return list(RoomNight.objects.filter(condition))

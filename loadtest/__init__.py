@@ -1,6 +1,6 @@
 """A production-like stack on private loopback ports, a bounded HTTP load and
 the checks that nothing was oversold or left half-changed. The fault tests
-(tests/faults/) and the load benchmark are built on it.
+(tests/faults/) and the load benchmark (`make bench`) are built on it.
 
     from loadtest.invariants import check_database
     from loadtest.stack import Stack
@@ -29,6 +29,10 @@ the checks that nothing was oversold or left half-changed. The fault tests
   the HTTP contract (API.md, Errors).
 - `invariants`: SQL over the stack's database: counters add up, counters match
   the bookings, no booking half-changed.
+- `bench` and `locustfile`: `make bench`, the load benchmark: a stack per
+  workload (hot, spread, selloff, search), Locust headless in its own process,
+  the figures, the CPU per request and the invariants afterwards
+  (docs/performance.md).
 - `tasks`: a stand-in Celery task for the expiry sweep, used only while
   `bookings.tasks.expire_holds` does not exist.
 """

@@ -135,3 +135,8 @@ def booking_counts(database_url: str) -> dict[str, int]:
 def count(database_url: str, query: str, *params) -> int:
     with connect(database_url) as conn:
         return conn.execute(query, params).fetchone()[0]
+
+
+def row(database_url: str, query: str, *params) -> tuple:
+    with connect(database_url) as conn:
+        return conn.execute(query, params).fetchone()

@@ -251,6 +251,112 @@ def overdue_holds(
     }
 
 
+AIRPORTS = ["HAN", "SGN", "DAD", "CXR", "PQC", "HPH", "HUI", "BKK", "SIN", "KUL", "ICN", "NRT"]
+CITIES = ["Hanoi", "Saigon", "Da Nang", "Nha Trang", "Hue", "Bangkok", "Singapore", "Seoul"]
+
+
+def year_of_inventory(
+    *,
+    routes: int = 40,
+    flights_per_day: int = 4,
+    cities: int = 8,
+    hotels_per_city: int = 25,
+    room_types_per_hotel: int = 3,
+    days: int = 365,
+) -> dict:
+    """A year of inventory for the search benchmark, from tomorrow (UTC):
+    `routes` routes with `flights_per_day` flights a day, each with an
+    economy and a business cabin; `hotels_per_city` hotels in each of
+    `cities` cities, each room type on sale every night. Inserted by
+    INSERT ... SELECT over generate_series (seconds, not minutes), then
+    ANALYZEd so the planner knows the tables' size."""
+    from django.db import connection, transaction
+
+    from hotels.models import Hotel, RoomType
+
+    pairs = [(a, b) for a in AIRPORTS for b in AIRPORTS if a != b][:routes]
+    if len(pairs) < routes or routes * flights_per_day > 9999:
+        raise ValueError("too many routes or flights a day")
+    first_day = datetime.now(UTC).date() + timedelta(days=1)
+    tag = "Y" + secrets.choice("ABCDEFGHJKLMNPQRSTUVWXZ")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO flights_flight
+                (flight_number, origin, destination, departure_at, arrival_at, departure_date)
+            SELECT %(tag)s || ((r.i - 1) * %(per_day)s + s.slot + 1)::text,
+                   r.origin, r.destination, t.dep, t.dep + interval '2 hours',
+                   (t.dep AT TIME ZONE 'UTC')::date
+            FROM unnest(%(origins)s::text[], %(destinations)s::text[])
+                 WITH ORDINALITY AS r(origin, destination, i)
+            CROSS JOIN generate_series(0, %(per_day)s - 1) AS s(slot)
+            CROSS JOIN generate_series(0, %(days)s - 1) AS d(n)
+            CROSS JOIN LATERAL (
+                SELECT ((%(first)s::date + d.n)::timestamp
+                        + make_interval(hours => 5 + s.slot * 4, mins => r.i::int))
+                       AT TIME ZONE 'UTC'
+            ) AS t(dep)
+            """,
+            {
+                "tag": tag,
+                "per_day": flights_per_day,
+                "origins": [a for a, _ in pairs],
+                "destinations": [b for _, b in pairs],
+                "days": days,
+                "first": first_day,
+            },
+        )
+        flights = cursor.rowcount
+        cursor.execute(
+            """
+            INSERT INTO flights_flightinventory (flight_id, cabin_class, total_seats,
+                available_seats, held_seats, booked_seats, price, currency)
+            SELECT f.id, c.cabin_class, c.seats, c.seats, 0, 0, c.price + f.id %% 50, 'EUR'
+            FROM flights_flight f
+            CROSS JOIN (VALUES ('economy', 180, 89.00), ('business', 24, 420.00))
+                 AS c(cabin_class, seats, price)
+            WHERE f.flight_number LIKE %(pattern)s AND f.departure_date >= %(first)s
+            """,
+            {"pattern": tag + "%", "first": first_day},
+        )
+        cabins = cursor.rowcount
+        hotels = Hotel.objects.bulk_create(
+            Hotel(name=f"Bench {tag} {city} {n}", city=city, address=f"{n} Bench street")
+            for city in CITIES[:cities]
+            for n in range(hotels_per_city)
+        )
+        room_types = RoomType.objects.bulk_create(
+            RoomType(hotel=hotel, code=f"R{k}", name=f"Room {k}", max_guests=2 + k % 2)
+            for hotel in hotels
+            for k in range(room_types_per_hotel)
+        )
+        cursor.execute(
+            """
+            INSERT INTO hotels_roomnight (room_type_id, date, total_rooms, available_rooms,
+                held_rooms, booked_rooms, price, currency)
+            SELECT rt, %(first)s::date + d.n, 20, 20, 0, 0, 60 + rt %% 90, 'EUR'
+            FROM unnest(%(ids)s::bigint[]) AS rt
+            CROSS JOIN generate_series(0, %(days)s - 1) AS d(n)
+            """,
+            {"ids": [room_type.pk for room_type in room_types], "first": first_day, "days": days},
+        )
+        nights = cursor.rowcount
+    with connection.cursor() as cursor:
+        for table in ("flights_flight", "flights_flightinventory", "hotels_roomnight"):
+            cursor.execute(f"ANALYZE {table}")
+    return {
+        "first_day": first_day.isoformat(),
+        "days": days,
+        "routes": pairs,
+        "cities": CITIES[:cities],
+        "flights": flights,
+        "cabins": cabins,
+        "hotels": len(hotels),
+        "room_types": len(room_types),
+        "room_nights": nights,
+    }
+
+
 def periodic_task(*, task: str, every: int = 2, name: str = "loadtest sweep") -> dict:
     """Have beat (DatabaseScheduler) send `task` every `every` seconds."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -269,6 +375,7 @@ COMMANDS = {
     "customers": make_customers,
     "overdue_holds": overdue_holds,
     "periodic_task": periodic_task,
+    "year_of_inventory": year_of_inventory,
 }
 
 

@@ -115,6 +115,8 @@ class Stack:
         self,
         *,
         web_workers: int = 2,
+        worker_class: str = "sync",
+        threads: int = 1,
         celery_worker: bool = False,
         celery_concurrency: int = 1,
         celery_beat: bool = False,
@@ -126,7 +128,9 @@ class Stack:
         setup: Callable[[Stack], object] | None = None,
         name: str = "stack",
     ):
-        """`settings`: environment values for the settings (THROTTLING,
+        """`web_workers`, `worker_class` (sync, gthread) and `threads`: the
+        gunicorn processes (config/gunicorn.py reads them from the environment).
+        `settings`: environment values for the settings (THROTTLING,
         EXPIRY_BATCH_SIZE, ...) on top of production's; `celery_include`:
         extra task modules for the worker; `keep_logs_in`: where the logs
         go if the stack's block raised.
@@ -135,6 +139,8 @@ class Stack:
         with the stack once its database is ready, before gunicorn and Celery
         start (e.g. to create beat's periodic tasks before beat reads them)."""
         self.web_workers = web_workers
+        self.worker_class = worker_class
+        self.threads = threads
         self.template = template
         self.setup = setup
         self.with_celery_worker = celery_worker
@@ -315,6 +321,8 @@ class Stack:
             BIND_ADDRESS="127.0.0.1",
             PORT=str(self.web_port),
             WEB_CONCURRENCY=str(self.web_workers),
+            GUNICORN_WORKER_CLASS=self.worker_class,
+            GUNICORN_THREADS=str(self.threads),
             GUNICORN_ACCESS_LOG=str(self.log("access.log")),
         )
         env.update(self.extra_settings)

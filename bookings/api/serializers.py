@@ -6,7 +6,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from bookings import selectors
-from bookings.models import MONEY_DIGITS, Booking, BookingStatus, FlightItem
+from bookings.models import MONEY_DIGITS, BookingStatus, FlightItem
 from bookings.services import FlightRequest, HotelRequest
 from config.api.fields import StrictCharField, StrictDateField, StrictIntegerField
 from flights.models import CabinClass
@@ -163,29 +163,32 @@ class BookingItemSerializer(serializers.Serializer):
         }
 
 
-class BookingSerializer(serializers.ModelSerializer):
+# Declared field by field rather than a ModelSerializer: it is built for every
+# answer of a hold, and a ModelSerializer introspects the model each time
+# (profiled: most of the serializer's cost). (A comment, not a docstring: the
+# schema would show it.)
+class BookingSerializer(serializers.Serializer):
+    reference = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=BookingStatus.choices, source="effective_status")
+    created_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    payment_reference = serializers.CharField(read_only=True, allow_null=True)
+    total_price = serializers.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=2, read_only=True
+    )
+    currency = serializers.CharField(read_only=True)
     items = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Booking
-        fields = [
-            "reference",
-            "status",
-            "created_at",
-            "expires_at",
-            "confirmed_at",
-            "cancelled_at",
-            "payment_reference",
-            "total_price",
-            "currency",
-            "items",
-        ]
-        read_only_fields = fields
 
     @extend_schema_field(BookingItemSerializer(many=True))
     def get_items(self, booking):
-        return BookingItemSerializer(selectors.booking_items(booking), many=True).data
+        # A view that already has the booking's items (a hold just wrote them,
+        # a transition read them) passes them in `context["items"]`.
+        items = self.context.get("items")
+        if items is None:
+            items = selectors.booking_items(booking)
+        return BookingItemSerializer(items, many=True).data
 
 
 class BookingListQuerySerializer(serializers.Serializer):

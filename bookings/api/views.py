@@ -14,6 +14,7 @@ from bookings.api.serializers import (
     BookingSerializer,
     ConfirmSerializer,
 )
+from bookings.models import Booking
 from config.api.schema import error
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -90,7 +91,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response(
                 body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"}
             )
-        body = BookingSerializer(result.booking).data
+        body = BookingSerializer(result.booking, context={"items": result.items}).data
         if key:
             services.record_idempotent_response(booking=result.booking, response=body)
         return Response(body, status=status.HTTP_201_CREATED)
@@ -101,24 +102,32 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         booking = self._owned_object()
         serializer = ConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        booking = services.confirm_booking(
+        changed = services.confirm_booking(
             booking=booking,
             payment_reference=serializer.validated_data["payment_reference"],
             actor=request.user,
         )
-        return Response(BookingSerializer(booking).data)
+        return _transitioned(booking, changed)
 
     @extend_schema(request=None, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, reference=None):
-        booking = services.cancel_booking(booking=self.get_object(), actor=request.user)
-        return Response(BookingSerializer(booking).data)
+        booking = self.get_object()
+        return _transitioned(booking, services.cancel_booking(booking=booking, actor=request.user))
 
     @extend_schema(request=None, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])
     def extend(self, request, reference=None):
-        booking = services.extend_booking(booking=self._owned_object(), actor=request.user)
-        return Response(BookingSerializer(booking).data)
+        booking = self._owned_object()
+        return _transitioned(booking, services.extend_booking(booking=booking, actor=request.user))
+
+
+def _transitioned(read: Booking, changed: Booking) -> Response:
+    """The booking after a transition, with the items read before it (a
+    transition never changes them): no second read of the items."""
+    return Response(
+        BookingSerializer(changed, context={"items": selectors.booking_items(read)}).data
+    )
 
 
 def _idempotency_key(request) -> str | None:

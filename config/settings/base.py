@@ -81,8 +81,23 @@ DATABASES = {
         "DATABASE_URL", default=f"postgres://travel@127.0.0.1:{LOCAL_PG_PORT}/travel"
     ),
 }
+# Connection reuse (README, Performance): persistent connections, or psycopg's
+# pool with DATABASE_POOL=<max connections per process> (then CONN_MAX_AGE is 0).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+DATABASE_POOL = env.int("DATABASE_POOL", default=0)
+if DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+# Server-side parameter binding lets psycopg prepare the statements a process
+# repeats (after 5 uses): PostgreSQL then skips parsing and planning them.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
+    "DATABASE_SERVER_SIDE_BINDING", default=False
+)
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", default=5
 )

@@ -286,3 +286,17 @@ def test_every_transition_leaves_a_history_row_with_its_actor(customer_client, s
         ("held", "expired", Actor.SYSTEM),
     ]
     assert FlightInventory.objects.get(pk=cabin.pk).available_seats == 10
+
+
+# --- Query count ---------------------------------------------------------------------
+# 13: token, the booking and its items (3), savepoint, booking lock, status,
+# history, the seat and room moves (2), the inventory lock, counters, release.
+# The answer reuses the items read before the transition.
+
+
+def test_query_count_of_a_cancel(customer_client, cabin, django_assert_max_num_queries):
+    reference = hold(customer_client, flight_item(cabin)).json()["reference"]
+    with django_assert_max_num_queries(13):
+        response = customer_client.post(booking_url(reference, "cancel"))
+    assert response.status_code == 200
+    assert response.json()["items"][0]["flight_id"] == cabin.flight_id
