@@ -313,7 +313,30 @@ def _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_s
         stale = _overdue_holds_on(seat_demand, stays, now)
         if stale:
             raise _StaleHoldsInTheWay(stale)
+        # None in the way now, but another hold may have released one after
+        # the figures were read: read them again before saying "sold out".
+        _read_figures_again(cabins, nights)
+        unavailable = _shortages(flights, cabins, stays, nights)
+        if not unavailable:
+            return
     raise InsufficientInventory(unavailable)
+
+
+def _read_figures_again(cabins, nights) -> None:
+    seats_now = dict(
+        FlightInventory.objects.filter(pk__in=[row.pk for row in cabins.values()]).values_list(
+            "pk", "available_seats"
+        )
+    )
+    rooms_now = dict(
+        RoomNight.objects.filter(pk__in=[row.pk for row in nights.values()]).values_list(
+            "pk", "available_rooms"
+        )
+    )
+    for row in cabins.values():
+        row.available_seats = seats_now.get(row.pk, 0)
+    for row in nights.values():
+        row.available_rooms = rooms_now.get(row.pk, 0)
 
 
 def _check_items_exist(flights, cabins, stays, nights) -> None:

@@ -176,7 +176,7 @@ def change_cabin(
     the new total may not go below them (409), and what is left is available.
     Raises FlightInventory.DoesNotExist for a cabin the flight does not have."""
     with transaction.atomic():
-        cabin = FlightInventory.objects.select_for_update().get(
+        cabin = FlightInventory.objects.select_for_update(no_key=True).get(
             flight_id=flight_id, cabin_class=cabin_class
         )
         changes = {}

@@ -123,7 +123,7 @@ def set_room_availability(
                 ]
             )
         existing = list(
-            RoomNight.objects.select_for_update()
+            RoomNight.objects.select_for_update(no_key=True)
             .filter(room_type=room_type, date__gte=start, date__lt=end)
             .order_by("pk")
             .values("pk", "date", "held_rooms", "booked_rooms")

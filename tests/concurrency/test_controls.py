@@ -21,21 +21,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 
 def read_without_locking(barrier, seen=None):
-    """`lock_cabins` without select_for_update: a plain read, then wait until
-    every racer has read too."""
+    """`lock_cabins_by_id` without FOR UPDATE: a plain read of the rows'
+    available seats, then wait until every racer has read too."""
 
-    def lock_cabins(cabins):
-        pairs = set(cabins)
-        rows = FlightInventory.objects.filter(flight_id__in={f for f, _ in pairs}).order_by("pk")
-        found = {
-            (r.flight_id, r.cabin_class): r for r in rows if (r.flight_id, r.cabin_class) in pairs
-        }
+    def lock_cabins_by_id(ids):
+        rows = {row.pk: row for row in FlightInventory.objects.filter(pk__in=set(ids))}
         if seen is not None:
-            seen.rows = {row.pk: row for row in found.values()}
+            seen.rows = rows
         barrier.wait(BARRIER_TIMEOUT)
-        return found
+        return {pk: row.available_seats for pk, row in rows.items()}
 
-    return lock_cabins
+    return lock_cabins_by_id
 
 
 def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_customers, monkeypatch):
@@ -45,7 +41,7 @@ def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_custome
     racers = 10
     cabin = FlightInventoryFactory(total_seats=1)
     customers = make_customers(racers)
-    monkeypatch.setattr(seats, "lock_cabins", read_without_locking(threading.Barrier(racers)))
+    monkeypatch.setattr(seats, "lock_cabins_by_id", read_without_locking(threading.Barrier(racers)))
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 
@@ -66,7 +62,9 @@ def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeyp
     cabin = FlightInventoryFactory(total_seats=10)
     customers = make_customers(racers)
     seen = threading.local()
-    monkeypatch.setattr(seats, "lock_cabins", read_without_locking(threading.Barrier(racers), seen))
+    monkeypatch.setattr(
+        seats, "lock_cabins_by_id", read_without_locking(threading.Barrier(racers), seen)
+    )
 
     def move_seats(seats_by_row, *, source, target):
         for pk, n in seats_by_row.items():
@@ -101,18 +99,16 @@ def test_control_locking_in_request_order_deadlocks(make_customers, monkeypatch)
     (_, first), (_, second) = make_customers(2)
     barrier = threading.Barrier(2)
 
-    def lock_cabins_in_request_order(cabins):
-        found = {}
-        for i, (flight_id, cabin_class) in enumerate(cabins):
+    def lock_cabins_in_request_order(ids):
+        available = {}
+        for i, pk in enumerate(ids):  # the hold's demand, in the order of its items
             if i == 1:
                 barrier.wait(BARRIER_TIMEOUT)  # both hold their first row now
-            row = FlightInventory.objects.select_for_update().get(
-                flight_id=flight_id, cabin_class=cabin_class
-            )
-            found[flight_id, cabin_class] = row
-        return found
+            row = FlightInventory.objects.select_for_update(no_key=True).get(pk=pk)
+            available[pk] = row.available_seats
+        return available
 
-    monkeypatch.setattr(seats, "lock_cabins", lock_cabins_in_request_order)
+    monkeypatch.setattr(seats, "lock_cabins_by_id", lock_cabins_in_request_order)
 
     race = run_race(
         [
