@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F, Value
 
+from config.counters import move_units
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from flights.models import Flight, FlightInventory
 
@@ -40,26 +41,7 @@ def move_seats(seats_by_row: Mapping[int, int], *, source: str, target: str) -> 
     if not seats_by_row:
         return
     assert source in SEAT_STATES and target in SEAT_STATES and source != target
-    amount = _amount(seats_by_row)
-    FlightInventory.objects.filter(pk__in=list(seats_by_row)).update(
-        **{
-            f"{source}_seats": F(f"{source}_seats") - amount,
-            f"{target}_seats": F(f"{target}_seats") + amount,
-        }
-    )
-
-
-def _amount(units_by_row: Mapping[int, int]):
-    """How many units each row moves: a constant when they all move the same
-    number (the usual case: one cabin, or every night of a stay), which is
-    much cheaper to compile than a CASE over the rows."""
-    amounts = set(units_by_row.values())
-    if len(amounts) == 1:
-        return Value(amounts.pop())
-    return Case(
-        *(When(pk=pk, then=Value(n)) for pk, n in units_by_row.items()),
-        output_field=IntegerField(),
-    )
+    move_units(FlightInventory, seats_by_row, source=f"{source}_seats", target=f"{target}_seats")
 
 
 # --- Flights and their cabins, for staff -----------------------------------------------

@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F, Value
 
+from config.counters import move_units
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels.models import Hotel, RoomNight, RoomType
 
@@ -38,26 +39,7 @@ def move_rooms(rooms_by_night: Mapping[int, int], *, source: str, target: str) -
     if not rooms_by_night:
         return
     assert source in ROOM_STATES and target in ROOM_STATES and source != target
-    amount = _amount(rooms_by_night)
-    RoomNight.objects.filter(pk__in=list(rooms_by_night)).update(
-        **{
-            f"{source}_rooms": F(f"{source}_rooms") - amount,
-            f"{target}_rooms": F(f"{target}_rooms") + amount,
-        }
-    )
-
-
-def _amount(units_by_row: Mapping[int, int]):
-    """How many units each row moves: a constant when they all move the same
-    number (the usual case: one cabin, or every night of a stay), which is
-    much cheaper to compile than a CASE over the rows."""
-    amounts = set(units_by_row.values())
-    if len(amounts) == 1:
-        return Value(amounts.pop())
-    return Case(
-        *(When(pk=pk, then=Value(n)) for pk, n in units_by_row.items()),
-        output_field=IntegerField(),
-    )
+    move_units(RoomNight, rooms_by_night, source=f"{source}_rooms", target=f"{target}_rooms")
 
 
 # --- Hotels, room types and what is on sale, for staff ---------------------------------
