@@ -1,6 +1,6 @@
 # The two commands of the README. Both provision what they need (Python
 # dependencies, local PostgreSQL and Redis) on a fresh machine.
-.PHONY: run test services services-down lint format bench
+.PHONY: run test services services-down lint format bench bench-expiry
 
 run:  ## run the service with demo data: web, Celery worker and beat
 	scripts/run.sh
@@ -36,3 +36,9 @@ lint:
 format:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+bench-expiry:  ## the expiry sweep: 100,000 overdue holds, hold latency during the sweep
+	scripts/services.sh deps
+	scripts/services.sh up
+	.venv/bin/python manage.py migrate --noinput
+	.venv/bin/python -m loadtest.expiry_bench $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """Benchmark of the expiry sweep (issue 4, Performance). Not a test: it prints figures.
 
     DATABASE_URL=postgres://travel@127.0.0.1:55432/travel_h4 REDIS_URL=redis://127.0.0.1:56379/8 \\
-        .venv/bin/python bench/expiry.py [--holds 100000] [--batch-size 1000] [--threads 4]
+        .venv/bin/python -m loadtest.expiry_bench [--holds 100000] [--batch-size 1000] [--threads 4]
 
 It bulk-inserts `--holds` overdue holds (counters consistent with them) on a
 few cabins and room types, lets `--threads` threads make holds on those same
