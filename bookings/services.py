@@ -788,16 +788,10 @@ def _expire_if_overdue(booking: Booking, now: datetime) -> bool:
     the sweep."""
     if not booking.is_overdue(now):
         return False
-    _transition(
-        [booking],
-        to_status=EXPIRED,
-        source="held",
-        target="available",
-        actor=None,
-        now=now,
-        expired_at=now,
-        note="expired when it was next used",
-    )
+    # The sweep's own statements: one way to expire a hold. The booking is
+    # already locked by this transaction, so its FOR UPDATE does not wait.
+    _expire_batch(now=now, note="expired when it was next used", ids=[booking.pk], wait=True)
+    booking.status, booking.expired_at = EXPIRED, now
     return True
 
 
