@@ -22,8 +22,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from bookings import metrics
 from bookings.exceptions import (
@@ -46,6 +47,7 @@ from bookings.models import (
     RunOutcome,
     SweepRun,
 )
+from config import sql
 from config.exceptions import ValidationFailed
 from flights import selectors as flight_selectors
 from flights import services as seats
@@ -133,12 +135,24 @@ class _StaleHoldsInTheWay(Exception):
         self.booking_ids = booking_ids
 
 
+class _SoldMeanwhile(Exception):
+    """A row had fewer units left when the hold came to move them than when it
+    read them: another hold took them in between."""
+
+
 def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldResult:
     release_stale = True
+    lock_first = False
     for _ in range(5):
         try:
             with transaction.atomic():
-                return _hold(customer, items, idempotency_key, fingerprint, release_stale)
+                return _hold(
+                    customer, items, idempotency_key, fingerprint, release_stale, lock_first
+                )
+        except _SoldMeanwhile:
+            # Rolled back. Once more, deciding on the rows as locked this time:
+            # exact, so the answer (held or refused) comes from that try.
+            lock_first = True
         except _StaleHoldsInTheWay as stale:
             # Overdue holds sit on rows this hold needs: release them (in their
             # own transaction, in the global lock order), then try once more.
@@ -161,31 +175,20 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
     raise RuntimeError("could not draw a unique booking reference")
 
 
-def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) -> HoldResult:
+def _hold(
+    customer, items, idempotency_key, fingerprint, release_stale: bool, lock_first: bool
+) -> HoldResult:
     """One try. The inventory rows, which every hold of a rush contends for,
-    are locked last: everything else (checks, prices, the booking, its items
-    and history) is done first against the rows as committed, then the rows
-    are locked, their availability checked again and the counters moved, and
-    the transaction commits. The rows stay locked for three round trips."""
+    are touched last: everything else (checks, prices, the booking, its items
+    and history) is done first against the rows as committed, then one
+    statement locks the rows and moves the units if they are still there, and
+    the transaction commits. The rows stay locked for two round trips. If a
+    row was sold meanwhile, the try is rolled back (`_SoldMeanwhile`) and the
+    next one (`lock_first`) locks the rows and decides on what they hold."""
     now = timezone.now()
-    # The customer's row lock makes the idempotency and active-hold checks
-    # exact even when Redis is down and two requests of theirs race. NO KEY
-    # UPDATE: it does not block the key-share locks that inserting rows which
-    # reference the customer (their other bookings) take.
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=customer.pk).exists()
-    if idempotency_key:
-        # One query for both checks: the key's booking, if any, and the active holds.
-        found = list(
-            Booking.objects.filter(customer=customer).filter(
-                Q(idempotency_key=idempotency_key) | Q(status=HELD, expires_at__gt=now)
-            )
-        )
-        for earlier in found:
-            if earlier.idempotency_key == idempotency_key:
-                return _replay(earlier, fingerprint)
-        active = len(found)
-    else:
-        active = Booking.objects.filter(customer=customer, status=HELD, expires_at__gt=now).count()
+    active, earlier = _lock_customer_and_read_holds(customer, idempotency_key, now)
+    if earlier is not None:
+        return _replay(earlier, fingerprint)
     limit = settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER
     if active >= limit:
         raise TooManyActiveHolds(limit)
@@ -265,41 +268,132 @@ def _hold(customer, items, idempotency_key, fingerprint, release_stale: bool) ->
     booking.total_price = sum(
         (line.line_total for line in [*flight_items, *hotel_items]), Decimal("0.00")
     )
-    booking.save(force_insert=True)
-    for line in [*flight_items, *hotel_items]:
-        line.booking = booking
-    if flight_items:
-        FlightItem.objects.bulk_create(flight_items)
-    if hotel_items:
-        HotelItem.objects.bulk_create(hotel_items)
-    BookingStatusChange.objects.create(
-        booking=booking,
-        from_status="",
-        to_status=HELD,
-        actor_kind=Actor.CUSTOMER,
-        actor=customer,
-        at=now,
-    )
+    _insert_held_booking(booking, flight_items, hotel_items)
 
-    # Last, the contended rows: lock them (global order), check again with
-    # what they hold now, move the counters; the commit follows at once.
-    seats_left = seats.lock_cabins_by_id(seat_demand)
-    rooms_left = rooms.lock_nights_by_id(room_demand)
-    if any(seats_left.get(pk, 0) < n for pk, n in seat_demand.items()) or any(
-        rooms_left.get(pk, 0) < n for pk, n in room_demand.items()
-    ):
+    # Last, the contended rows.
+    if lock_first:
+        seats_left = seats.lock_cabins_by_id(seat_demand)
+        rooms_left = rooms.lock_nights_by_id(room_demand)
         for row in cabins.values():
             row.available_seats = seats_left.get(row.pk, 0)
         for row in nights.values():
             row.available_rooms = rooms_left.get(row.pk, 0)
-        _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
-    seats.move_seats(seat_demand, source="available", target="held")
-    rooms.move_rooms(room_demand, source="available", target="held")
+        if _shortages(flights, cabins, stays, nights):
+            _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
+    moved_rooms: set[int] = set()
+    moved_seats = seats.move_seats(
+        seat_demand, source="available", target="held", only_if_available=True
+    )
+    if len(moved_seats) == len(seat_demand):
+        moved_rooms = rooms.move_rooms(
+            room_demand, source="available", target="held", only_if_available=True
+        )
+    if len(moved_seats) < len(seat_demand) or len(moved_rooms) < len(room_demand):
+        raise _SoldMeanwhile()
     return HoldResult(
         booking=booking,
         replayed=False,
         items=sorted([*flight_items, *hotel_items], key=lambda line: line.position),
     )
+
+
+def _lock_customer_and_read_holds(
+    customer, idempotency_key: str | None, now: datetime
+) -> tuple[int, Booking | None]:
+    """Lock the customer's row, then count their active holds and find the
+    booking an Idempotency-Key already made, if any. The row lock makes both
+    exact even when Redis is down and two requests of theirs race. NO KEY
+    UPDATE: it does not block the key-share locks that inserting rows which
+    reference the customer (their other bookings) take. Two statements: the
+    second reads what committed while the first waited."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {get_user_model()._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
+            [customer.pk],
+        )
+        cursor.execute(
+            "SELECT id, idempotency_key FROM bookings_booking WHERE customer_id = %(customer)s"
+            " AND ((status = %(held)s AND expires_at > %(now)s) OR idempotency_key = %(key)s)",
+            {"customer": customer.pk, "held": HELD, "now": now, "key": idempotency_key},
+        )
+        found = cursor.fetchall()
+    for pk, key in found:
+        if idempotency_key and key == idempotency_key:
+            return 0, Booking.objects.get(pk=pk)
+    return len(found), None
+
+
+_INSERT_HELD_BOOKING_SQL = """
+WITH booking AS (
+    INSERT INTO bookings_booking (
+        reference, customer_id, status, created_at, expires_at, total_price, currency,
+        extension_count, idempotency_key, request_fingerprint
+    )
+    VALUES (
+        %(reference)s, %(customer)s, %(held)s, %(now)s, %(expires_at)s, %(total_price)s,
+        %(currency)s, 0, %(idempotency_key)s, %(fingerprint)s
+    )
+    RETURNING id
+), flight_items AS (
+    INSERT INTO bookings_flightitem
+        (booking_id, position, inventory_id, seats, unit_price, line_total)
+    SELECT booking.id, item.* FROM booking, unnest(
+        %(f_position)s::smallint[], %(f_inventory)s::bigint[], %(f_seats)s::smallint[],
+        %(f_unit_price)s::numeric[], %(f_line_total)s::numeric[]
+    ) AS item
+), hotel_items AS (
+    INSERT INTO bookings_hotelitem
+        (booking_id, position, room_type_id, check_in, check_out, rooms, unit_price, line_total)
+    SELECT booking.id, item.* FROM booking, unnest(
+        %(h_position)s::smallint[], %(h_room_type)s::bigint[], %(h_check_in)s::date[],
+        %(h_check_out)s::date[], %(h_rooms)s::smallint[], %(h_unit_price)s::numeric[],
+        %(h_line_total)s::numeric[]
+    ) AS item
+), history AS (
+    INSERT INTO bookings_bookingstatuschange
+        (booking_id, from_status, to_status, actor_kind, actor_id, at, note)
+    SELECT id, '', %(held)s, %(customer_kind)s, %(customer)s, %(now)s, '' FROM booking
+)
+SELECT id FROM booking
+"""
+
+
+def _insert_held_booking(booking: Booking, flight_items, hotel_items) -> None:
+    """Write a new held booking, its items and the first line of its history
+    in one statement (one round trip, no ORM query building: every hold runs
+    it). Sets the primary keys of `booking` and the booking of each item."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_HELD_BOOKING_SQL,
+            {
+                "reference": booking.reference,
+                "customer": booking.customer_id,
+                "held": HELD,
+                "now": booking.created_at,
+                "expires_at": booking.expires_at,
+                "total_price": booking.total_price,
+                "currency": booking.currency,
+                "idempotency_key": booking.idempotency_key,
+                "fingerprint": booking.request_fingerprint,
+                "customer_kind": Actor.CUSTOMER,
+                "f_position": [line.position for line in flight_items],
+                "f_inventory": [line.inventory_id for line in flight_items],
+                "f_seats": [line.seats for line in flight_items],
+                "f_unit_price": [line.unit_price for line in flight_items],
+                "f_line_total": [line.line_total for line in flight_items],
+                "h_position": [line.position for line in hotel_items],
+                "h_room_type": [line.room_type_id for line in hotel_items],
+                "h_check_in": [line.check_in for line in hotel_items],
+                "h_check_out": [line.check_out for line in hotel_items],
+                "h_rooms": [line.rooms for line in hotel_items],
+                "h_unit_price": [line.unit_price for line in hotel_items],
+                "h_line_total": [line.line_total for line in hotel_items],
+            },
+        )
+        (booking.pk,) = cursor.fetchone()
+    booking._state.adding = False
+    for line in [*flight_items, *hotel_items]:
+        line.booking = booking
 
 
 def _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale) -> None:
@@ -439,7 +533,13 @@ def _overdue_holds_on(seat_demand, stays, now: datetime) -> list[int]:
 
 
 def _booking_for_key(customer, key: str) -> Booking | None:
-    return Booking.objects.filter(customer=customer, idempotency_key=key).first()
+    found = sql.load(
+        Booking,
+        "FROM bookings_booking AS booking WHERE customer_id = %s AND idempotency_key = %s",
+        [customer.pk, key],
+        alias="booking",
+    )
+    return found[0] if found else None
 
 
 def _replay(earlier: Booking, fingerprint: str) -> HoldResult:
@@ -450,9 +550,12 @@ def _replay(earlier: Booking, fingerprint: str) -> HoldResult:
 
 def record_idempotent_response(*, booking: Booking, response: dict) -> None:
     """Remember the creating request's answer, to replay it word for word."""
-    Booking.objects.filter(pk=booking.pk, idempotent_response__isnull=True).update(
-        idempotent_response=response
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE bookings_booking SET idempotent_response = %s"
+            " WHERE id = %s AND idempotent_response IS NULL",
+            [Jsonb(response), booking.pk],
+        )
 
 
 # --- Confirm, cancel, extend -------------------------------------------------------
@@ -564,9 +667,10 @@ def extend_booking(*, booking: Booking, actor) -> Booking:
 #      CTE: as a subquery the planner may rescan it per row, and each rescan
 #      skips the rows this statement has just updated and takes more than the
 #      LIMIT;
-#   2. one statement per inventory table adds up the units per row, locks the
-#      rows in primary-key order (the global order, so no deadlock with holds)
-#      and moves them from held to available.
+#   2. one query adds up their units per inventory row, and one statement per
+#      inventory table locks those rows in primary-key order (the global order,
+#      so no deadlock with holds) and moves the units from held to available
+#      (`_move_units_of`, as every transition does).
 #
 # The bookings are written first and the inventory last, so the rows every
 # hold contends for stay locked only for the end of a short transaction.
@@ -590,39 +694,6 @@ WITH picked AS MATERIALIZED (
     SELECT id, %(held)s, %(expired)s, %(system)s, NULL, %(now)s, %(note)s FROM expired
 )
 SELECT id, expires_at FROM expired ORDER BY expires_at, id
-"""
-
-_RELEASE_SEATS_SQL = """
-WITH moves AS (
-    SELECT inventory_id AS id, SUM(seats) AS n
-    FROM bookings_flightitem WHERE booking_id = ANY(%(ids)s)
-    GROUP BY inventory_id
-), locked AS MATERIALIZED (
-    SELECT id FROM flights_flightinventory
-    WHERE id IN (SELECT id FROM moves) ORDER BY id FOR UPDATE
-)
-UPDATE flights_flightinventory AS f
-SET held_seats = f.held_seats - moves.n, available_seats = f.available_seats + moves.n
-FROM moves JOIN locked ON locked.id = moves.id
-WHERE f.id = moves.id
-"""
-
-_RELEASE_ROOMS_SQL = """
-WITH moves AS (
-    SELECT rn.id, SUM(hi.rooms) AS n
-    FROM bookings_hotelitem AS hi
-    JOIN hotels_roomnight AS rn ON rn.room_type_id = hi.room_type_id
-        AND rn.date >= hi.check_in AND rn.date < hi.check_out
-    WHERE hi.booking_id = ANY(%(ids)s)
-    GROUP BY rn.id
-), locked AS MATERIALIZED (
-    SELECT id FROM hotels_roomnight
-    WHERE id IN (SELECT id FROM moves) ORDER BY id FOR UPDATE
-)
-UPDATE hotels_roomnight AS rn
-SET held_rooms = rn.held_rooms - moves.n, available_rooms = rn.available_rooms + moves.n
-FROM moves JOIN locked ON locked.id = moves.id
-WHERE rn.id = moves.id
 """
 
 
@@ -660,16 +731,10 @@ def _expire_batch(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         expired = cursor.fetchall()
-        if expired:
-            _release_inventory(cursor, [pk for pk, _ in expired])
+    if expired:
+        _move_units_of([pk for pk, _ in expired], source="held", target="available")
     metrics.count_transition(EXPIRED, len(expired))
     return expired
-
-
-def _release_inventory(cursor, booking_ids: list[int]) -> None:
-    """Held → available for every unit of these (just expired) bookings."""
-    cursor.execute(_RELEASE_SEATS_SQL, {"ids": booking_ids})
-    cursor.execute(_RELEASE_ROOMS_SQL, {"ids": booking_ids})
 
 
 def expire_bookings(
@@ -772,7 +837,17 @@ def _finish_run(run: SweepRun, outcome: str, error: str = "") -> None:
 
 
 def _lock(booking: Booking) -> Booking:
-    return Booking.objects.select_for_update().get(pk=booking.pk)
+    """The booking as it is once its row lock is ours (a hand-written query,
+    config/sql.py: every confirm and cancel runs it)."""
+    found = sql.load(
+        Booking,
+        "FROM bookings_booking AS booking WHERE id = %s FOR UPDATE",
+        [booking.pk],
+        alias="booking",
+    )
+    if not found:
+        raise Booking.DoesNotExist(f"No booking has the id {booking.pk}.")
+    return found[0]
 
 
 def _now_once_locked() -> datetime:
@@ -821,42 +896,65 @@ def _transition(
     if not bookings:
         return
     ids = [booking.pk for booking in bookings]
-    Booking.objects.filter(pk__in=ids).update(status=to_status, **fields)
-    metrics.count_transition(to_status, len(bookings))
-    BookingStatusChange.objects.bulk_create(
-        BookingStatusChange(
-            booking_id=booking.pk,
-            from_status=booking.status,
-            to_status=to_status,
-            actor=actor,
-            actor_kind=_actor_kind(actor, booking),
-            at=now,
-            note=note,
-        )
-        for booking in bookings
+    assignments = "".join(
+        f", {connection.ops.quote_name(Booking._meta.get_field(name).column)} = %({name})s"
+        for name in fields
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TRANSITION_SQL.format(assignments=assignments),
+            {
+                **fields,
+                "ids": ids,
+                "from_statuses": [booking.status for booking in bookings],
+                "actor_kinds": [_actor_kind(actor, booking) for booking in bookings],
+                "to_status": to_status,
+                "actor": actor.pk if actor is not None else None,
+                "now": now,
+                "note": note,
+            },
+        )
+    metrics.count_transition(to_status, len(bookings))
     for booking in bookings:
         booking.status = to_status
         for name, value in fields.items():
             setattr(booking, name, value)
+    _move_units_of(ids, source=source, target=target)
 
-    seat_moves = dict(
-        FlightInventory.objects.filter(booking_items__booking_id__in=ids)
-        .values("pk")
-        .annotate(n=Sum("booking_items__seats"))
-        .values_list("pk", "n")
-    )
-    room_moves = dict(
-        RoomNight.objects.filter(
-            room_type__booking_items__booking_id__in=ids,
-            date__gte=F("room_type__booking_items__check_in"),
-            date__lt=F("room_type__booking_items__check_out"),
-        )
-        .values("pk")
-        .annotate(n=Sum("room_type__booking_items__rooms"))
-        .values_list("pk", "n")
-    )
-    seats.lock_cabins_by_id(seat_moves)
-    rooms.lock_nights_by_id(room_moves)
+
+_TRANSITION_SQL = """
+WITH changed AS (
+    UPDATE bookings_booking SET status = %(to_status)s{assignments}
+    WHERE id = ANY(%(ids)s::bigint[])
+)
+INSERT INTO bookings_bookingstatuschange
+    (booking_id, from_status, to_status, actor_kind, actor_id, at, note)
+SELECT change.id, change.from_status, %(to_status)s, change.actor_kind, %(actor)s, %(now)s,
+    %(note)s
+FROM unnest(%(ids)s::bigint[], %(from_statuses)s::text[], %(actor_kinds)s::text[])
+    AS change(id, from_status, actor_kind)
+"""
+
+_UNITS_OF_BOOKINGS_SQL = """
+SELECT 'seat', inventory_id, SUM(seats) FROM bookings_flightitem
+WHERE booking_id = ANY(%(ids)s::bigint[]) GROUP BY inventory_id
+UNION ALL
+SELECT 'room', night.id, SUM(item.rooms) FROM bookings_hotelitem AS item
+JOIN hotels_roomnight AS night ON night.room_type_id = item.room_type_id
+    AND night.date >= item.check_in AND night.date < item.check_out
+WHERE item.booking_id = ANY(%(ids)s::bigint[]) GROUP BY night.id
+"""
+
+
+def _move_units_of(booking_ids: list[int], *, source: str, target: str) -> None:
+    """Move every unit of these bookings from the `source` counters to the
+    `target` counters: one query adds them up per inventory row, then the
+    cabins and the nights are locked and moved, in the global order."""
+    seat_moves: dict[int, int] = {}
+    room_moves: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_UNITS_OF_BOOKINGS_SQL, {"ids": booking_ids})
+        for kind, pk, units in cursor.fetchall():
+            (seat_moves if kind == "seat" else room_moves)[pk] = units
     seats.move_seats(seat_moves, source=source, target=target)
     rooms.move_rooms(room_moves, source=source, target=target)

@@ -9,12 +9,12 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Value,
     When,
 )
 
+from config import sql
 from flights.models import CabinClass, Flight, FlightInventory
 
 # Cabins are shown from the back of the plane to the front.
@@ -64,12 +64,16 @@ def get_flight(*, flight_id: int) -> Flight | None:
 
 def cabins_by_class(cabins: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
     """The inventory rows of `(flight_id, cabin_class)` pairs as committed now,
-    unlocked, in one query; pairs that do not exist are missing."""
-    condition = Q()
-    for flight_id, cabin_class in set(cabins):
-        condition |= Q(flight_id=flight_id, cabin_class=cabin_class)
-    if not condition:
+    unlocked, in one query; pairs that do not exist are missing. Every hold
+    runs it: a hand-written query (config/sql.py)."""
+    pairs = set(cabins)
+    if not pairs:
         return {}
-    return {
-        (row.flight_id, row.cabin_class): row for row in FlightInventory.objects.filter(condition)
-    }
+    condition = " OR ".join(["(flight_id = %s AND cabin_class = %s)"] * len(pairs))
+    rows = sql.load(
+        FlightInventory,
+        f"FROM flights_flightinventory AS cabin WHERE {condition}",
+        [value for pair in pairs for value in pair],
+        alias="cabin",
+    )
+    return {(row.flight_id, row.cabin_class): row for row in rows}

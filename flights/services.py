@@ -34,14 +34,21 @@ def lock_cabins_by_id(ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def move_seats(seats_by_row: Mapping[int, int], *, source: str, target: str) -> None:
-    """Move seats between two counters of each row (`available`, `held`,
-    `booked`) in one UPDATE. The caller holds the rows' locks; the database's
-    CheckConstraints refuse any move that would make a counter negative."""
-    if not seats_by_row:
-        return
+def move_seats(
+    seats_by_row: Mapping[int, int], *, source: str, target: str, only_if_available: bool = False
+) -> set[int]:
+    """Lock the rows (primary-key order) and move seats between two of their
+    counters (`available`, `held`, `booked`) in one statement; returns the rows
+    moved. With `only_if_available`, a row short of seats in `source` is not
+    moved (config/counters.py)."""
     assert source in SEAT_STATES and target in SEAT_STATES and source != target
-    move_units(FlightInventory, seats_by_row, source=f"{source}_seats", target=f"{target}_seats")
+    return move_units(
+        FlightInventory,
+        seats_by_row,
+        source=f"{source}_seats",
+        target=f"{target}_seats",
+        only_if_available=only_if_available,
+    )
 
 
 # --- Flights and their cabins, for staff -----------------------------------------------

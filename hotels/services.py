@@ -32,14 +32,21 @@ def lock_nights_by_id(ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def move_rooms(rooms_by_night: Mapping[int, int], *, source: str, target: str) -> None:
-    """Move rooms between two counters of each night in one UPDATE. The caller
-    holds the rows' locks; the database's CheckConstraints refuse any move that
-    would make a counter negative."""
-    if not rooms_by_night:
-        return
+def move_rooms(
+    rooms_by_night: Mapping[int, int], *, source: str, target: str, only_if_available: bool = False
+) -> set[int]:
+    """Lock the nights (primary-key order) and move rooms between two of their
+    counters in one statement; returns the nights moved. With
+    `only_if_available`, a night short of rooms in `source` is not moved
+    (config/counters.py)."""
     assert source in ROOM_STATES and target in ROOM_STATES and source != target
-    move_units(RoomNight, rooms_by_night, source=f"{source}_rooms", target=f"{target}_rooms")
+    return move_units(
+        RoomNight,
+        rooms_by_night,
+        source=f"{source}_rooms",
+        target=f"{target}_rooms",
+        only_if_available=only_if_available,
+    )
 
 
 # --- Hotels, room types and what is on sale, for staff ---------------------------------

@@ -325,20 +325,21 @@ def test_a_busy_customer_lock_is_a_503_with_retry_after(settings, customer, cust
 
 
 # --- Query count: a regression in the hold path's queries fails here ---------------
-# 11: token, savepoint, customer row lock, active holds, the inventory rows as
-# committed, booking, items, history, the inventory rows' lock, counters,
-# release. The answer is built from what was written: no read after the commit.
-# Raise the limit only for a reason.
+# 8: token, savepoint, customer row lock, active holds, the inventory rows as
+# committed, the booking with its items and history (one statement), the
+# inventory rows' lock and counters (one statement), release. The answer is
+# built from what was written: no read after the commit. Raise the limit only
+# for a reason.
 
 
 def test_query_count_of_a_flight_hold(customer_client, cabin, django_assert_max_num_queries):
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(8):
         response = hold_through_api(customer_client, flight_item(cabin, 2))
     assert response.status_code == 201
 
 
 def test_query_count_of_a_hotel_hold(customer_client, room_type, django_assert_max_num_queries):
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(8):
         response = hold_through_api(customer_client, hotel_item(room_type, nights=5))
     assert response.status_code == 201
 
@@ -349,7 +350,7 @@ def test_query_count_of_a_hold_with_an_idempotency_key(
     """Two more: the replay lookup before any lock, and storing the answer
     for replays; the key's check under the customer's lock shares the active
     holds' query."""
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(10):
         response = hold_through_api(customer_client, flight_item(cabin), key="query-count")
     assert response.status_code == 201
 

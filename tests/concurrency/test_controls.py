@@ -1,13 +1,15 @@
 """Controls: the same races with the row locking taken away, to show that the
 race really happens and that these tests see it when it does. Each racer is
 its own customer, so the per-customer locks (Redis and the customer's row)
-never serialize them; only the inventory row lock did, and it is replaced by
-a read without FOR UPDATE followed by a barrier, so every racer has read the
-counters before any of them writes."""
+never serialize them; only the inventory row lock did. `move_seats` (which
+locks the rows and moves the seats if they are still there, in one statement)
+is replaced by a read without FOR UPDATE, a barrier, so every racer has read
+the counters before any of them writes, and a write that trusts that read."""
 
 import threading
 
 import pytest
+from django.db.models import F
 
 from flights import services as seats
 from flights.models import FlightInventory
@@ -20,18 +22,36 @@ from tests.invariants import inventory_drift
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 
-def read_without_locking(barrier, seen=None):
-    """`lock_cabins_by_id` without FOR UPDATE: a plain read of the rows'
-    available seats, then wait until every racer has read too."""
+def read_without_locking(barrier):
+    """A plain read of the rows' counters (no FOR UPDATE), then wait until
+    every racer has read too."""
 
-    def lock_cabins_by_id(ids):
+    def read(ids):
         rows = {row.pk: row for row in FlightInventory.objects.filter(pk__in=set(ids))}
-        if seen is not None:
-            seen.rows = rows
         barrier.wait(BARRIER_TIMEOUT)
-        return {pk: row.available_seats for pk, row in rows.items()}
+        return rows
 
-    return lock_cabins_by_id
+    return read
+
+
+def move_after_unlocked_check(barrier):
+    """`move_seats` that checks the seats on an unlocked read and then moves
+    them with F() expressions, whatever happened in between."""
+    read = read_without_locking(barrier)
+
+    def move_seats(seats_by_row, *, source, target, only_if_available=False):
+        rows = read(seats_by_row)
+        assert all(getattr(rows[pk], f"{source}_seats") >= n for pk, n in seats_by_row.items())
+        for pk, n in seats_by_row.items():
+            FlightInventory.objects.filter(pk=pk).update(
+                **{
+                    f"{source}_seats": F(f"{source}_seats") - n,
+                    f"{target}_seats": F(f"{target}_seats") + n,
+                }
+            )
+        return set(seats_by_row)
+
+    return move_seats
 
 
 def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_customers, monkeypatch):
@@ -41,7 +61,7 @@ def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_custome
     racers = 10
     cabin = FlightInventoryFactory(total_seats=1)
     customers = make_customers(racers)
-    monkeypatch.setattr(seats, "lock_cabins_by_id", read_without_locking(threading.Barrier(racers)))
+    monkeypatch.setattr(seats, "move_seats", move_after_unlocked_check(threading.Barrier(racers)))
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 
@@ -61,20 +81,19 @@ def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeyp
     racers = 8
     cabin = FlightInventoryFactory(total_seats=10)
     customers = make_customers(racers)
-    seen = threading.local()
-    monkeypatch.setattr(
-        seats, "lock_cabins_by_id", read_without_locking(threading.Barrier(racers), seen)
-    )
+    read = read_without_locking(threading.Barrier(racers))
 
-    def move_seats(seats_by_row, *, source, target):
+    def move_seats(seats_by_row, *, source, target, only_if_available=False):
+        rows = read(seats_by_row)
         for pk, n in seats_by_row.items():
-            row = seen.rows[pk]
+            row = rows[pk]
             FlightInventory.objects.filter(pk=pk).update(
                 **{
                     f"{source}_seats": getattr(row, f"{source}_seats") - n,
                     f"{target}_seats": getattr(row, f"{target}_seats") + n,
                 }
             )
+        return set(seats_by_row)
 
     monkeypatch.setattr(seats, "move_seats", move_seats)
 
@@ -99,16 +118,16 @@ def test_control_locking_in_request_order_deadlocks(make_customers, monkeypatch)
     (_, first), (_, second) = make_customers(2)
     barrier = threading.Barrier(2)
 
-    def lock_cabins_in_request_order(ids):
-        available = {}
-        for i, pk in enumerate(ids):  # the hold's demand, in the order of its items
+    move_seats = seats.move_seats
+
+    def lock_in_request_order_then_move(seats_by_row, **kwargs):
+        for i, pk in enumerate(seats_by_row):  # the hold's demand, in the order of its items
             if i == 1:
                 barrier.wait(BARRIER_TIMEOUT)  # both hold their first row now
-            row = FlightInventory.objects.select_for_update(no_key=True).get(pk=pk)
-            available[pk] = row.available_seats
-        return available
+            FlightInventory.objects.select_for_update(no_key=True).get(pk=pk)
+        return move_seats(seats_by_row, **kwargs)
 
-    monkeypatch.setattr(seats, "lock_cabins_by_id", lock_cabins_in_request_order)
+    monkeypatch.setattr(seats, "move_seats", lock_in_request_order_then_move)
 
     race = run_race(
         [

@@ -203,17 +203,18 @@ def test_crash_mid_sweep_leaves_each_booking_fully_expired_or_untouched(
 ):
     settings.EXPIRY_BATCH_SIZE = 5
     bookings = overdue_holds(15, cabin, room_type)
-    release = services._release_inventory
+    release = services._move_units_of
     calls = []
 
-    def crash_in_second_batch(cursor, booking_ids):
+    def crash_in_second_batch(booking_ids, *, source, target):
         calls.append(booking_ids)
         if len(calls) == 2:
-            release(cursor, booking_ids[:2])  # part of the counters moved, then the crash
+            # part of the counters moved, then the crash
+            release(booking_ids[:2], source=source, target=target)
             raise RuntimeError("worker lost mid-batch")
-        release(cursor, booking_ids)
+        release(booking_ids, source=source, target=target)
 
-    monkeypatch.setattr(services, "_release_inventory", crash_in_second_batch)
+    monkeypatch.setattr(services, "_move_units_of", crash_in_second_batch)
     with pytest.raises(RuntimeError, match="worker lost"):
         services.expire_overdue_holds()
 
@@ -227,7 +228,7 @@ def test_crash_mid_sweep_leaves_each_booking_fully_expired_or_untouched(
     assert (run.outcome, run.expired, run.batches) == (RunOutcome.FAILED, 5, 1)
     assert "worker lost" in run.error
 
-    monkeypatch.setattr(services, "_release_inventory", release)
+    monkeypatch.setattr(services, "_move_units_of", release)
     assert services.expire_overdue_holds() == 10  # the next run does the rest
     assert _expired_history_per_booking() == {b.pk: 1 for b in bookings}
     assert held_seats(cabin) == 0
