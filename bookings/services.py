@@ -311,10 +311,16 @@ def _lock_customer_and_read_holds(
             f"SELECT 1 FROM {get_user_model()._meta.db_table} WHERE id = %s FOR NO KEY UPDATE",
             [customer.pk],
         )
+        # The status is written into the statement and the key's OR is there
+        # only when there is a key: then PostgreSQL plans the prepared
+        # statement once instead of at every call.
+        wanted = f"status = '{HELD}' AND expires_at > %(now)s"
+        if idempotency_key:
+            wanted = f"(({wanted}) OR idempotency_key = %(key)s)"
         cursor.execute(
-            "SELECT id, idempotency_key FROM bookings_booking WHERE customer_id = %(customer)s"
-            " AND ((status = %(held)s AND expires_at > %(now)s) OR idempotency_key = %(key)s)",
-            {"customer": customer.pk, "held": HELD, "now": now, "key": idempotency_key},
+            "SELECT id, idempotency_key FROM bookings_booking"
+            f" WHERE customer_id = %(customer)s AND {wanted}",
+            {"customer": customer.pk, "now": now, "key": idempotency_key},
         )
         found = cursor.fetchall()
     for pk, key in found:
@@ -578,7 +584,7 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
             if booking.status != HELD:
                 raise InvalidState(booking.status, "confirmed")
             _transition(
-                [booking],
+                booking,
                 to_status=CONFIRMED,
                 source="held",
                 target="booked",
@@ -602,7 +608,7 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
             return booking
         if booking.status == HELD:
             _transition(
-                [booking],
+                booking,
                 to_status=RELEASED,
                 source="held",
                 target="available",
@@ -612,7 +618,7 @@ def cancel_booking(*, booking: Booking, actor) -> Booking:
             )
         elif booking.status == CONFIRMED:
             _transition(
-                [booking],
+                booking,
                 to_status=CANCELLED,
                 source="booked",
                 target="available",
@@ -879,23 +885,19 @@ def _actor_kind(actor, booking: Booking) -> str:
 
 
 def _transition(
-    bookings: list[Booking],
+    booking: Booking,
     *,
     to_status: str,
     source: str,
     target: str,
     actor,
     now: datetime,
-    note: str = "",
     **fields,
 ) -> None:
-    """Move locked bookings, all in the same status, to `to_status`, and their
-    units from the `source` counters to the `target` counters. The bookings'
-    rows are written first, the inventory rows last, so the inventory (which
-    every hold contends for) stays locked only for the end of the transaction."""
-    if not bookings:
-        return
-    ids = [booking.pk for booking in bookings]
+    """Move a locked booking to `to_status`, and its units from the `source`
+    counters to the `target` counters. The booking's row is written first, the
+    inventory rows last, so the inventory (which every hold contends for)
+    stays locked only for the end of the transaction."""
     assignments = "".join(
         f", {connection.ops.quote_name(Booking._meta.get_field(name).column)} = %({name})s"
         for name in fields
@@ -905,44 +907,41 @@ def _transition(
             _TRANSITION_SQL.format(assignments=assignments),
             {
                 **fields,
-                "ids": ids,
-                "from_statuses": [booking.status for booking in bookings],
-                "actor_kinds": [_actor_kind(actor, booking) for booking in bookings],
+                "id": booking.pk,
+                "from_status": booking.status,
                 "to_status": to_status,
+                "actor_kind": _actor_kind(actor, booking),
                 "actor": actor.pk if actor is not None else None,
                 "now": now,
-                "note": note,
             },
         )
-    metrics.count_transition(to_status, len(bookings))
-    for booking in bookings:
-        booking.status = to_status
-        for name, value in fields.items():
-            setattr(booking, name, value)
-    _move_units_of(ids, source=source, target=target)
+    metrics.count_transition(to_status, 1)
+    booking.status = to_status
+    for name, value in fields.items():
+        setattr(booking, name, value)
+    _move_units_of([booking.pk], source=source, target=target)
 
 
+# The statements below name one booking as `= %(id)s`, not `= ANY(...)`: with a
+# parameter PostgreSQL can plan once for every booking (a prepared statement's
+# generic plan); with an array it plans again for each call.
 _TRANSITION_SQL = """
 WITH changed AS (
-    UPDATE bookings_booking SET status = %(to_status)s{assignments}
-    WHERE id = ANY(%(ids)s::bigint[])
+    UPDATE bookings_booking SET status = %(to_status)s{assignments} WHERE id = %(id)s
 )
 INSERT INTO bookings_bookingstatuschange
     (booking_id, from_status, to_status, actor_kind, actor_id, at, note)
-SELECT change.id, change.from_status, %(to_status)s, change.actor_kind, %(actor)s, %(now)s,
-    %(note)s
-FROM unnest(%(ids)s::bigint[], %(from_statuses)s::text[], %(actor_kinds)s::text[])
-    AS change(id, from_status, actor_kind)
+VALUES (%(id)s, %(from_status)s, %(to_status)s, %(actor_kind)s, %(actor)s, %(now)s, '')
 """
 
 _UNITS_OF_BOOKINGS_SQL = """
 SELECT 'seat', inventory_id, SUM(seats) FROM bookings_flightitem
-WHERE booking_id = ANY(%(ids)s::bigint[]) GROUP BY inventory_id
+WHERE booking_id {bookings} GROUP BY inventory_id
 UNION ALL
 SELECT 'room', night.id, SUM(item.rooms) FROM bookings_hotelitem AS item
 JOIN hotels_roomnight AS night ON night.room_type_id = item.room_type_id
     AND night.date >= item.check_in AND night.date < item.check_out
-WHERE item.booking_id = ANY(%(ids)s::bigint[]) GROUP BY night.id
+WHERE item.booking_id {bookings} GROUP BY night.id
 """
 
 
@@ -953,7 +952,15 @@ def _move_units_of(booking_ids: list[int], *, source: str, target: str) -> None:
     seat_moves: dict[int, int] = {}
     room_moves: dict[int, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_UNITS_OF_BOOKINGS_SQL, {"ids": booking_ids})
+        if len(booking_ids) == 1:
+            cursor.execute(
+                _UNITS_OF_BOOKINGS_SQL.format(bookings="= %(id)s"), {"id": booking_ids[0]}
+            )
+        else:
+            cursor.execute(
+                _UNITS_OF_BOOKINGS_SQL.format(bookings="= ANY(%(ids)s::bigint[])"),
+                {"ids": booking_ids},
+            )
         for kind, pk, units in cursor.fetchall():
             (seat_moves if kind == "seat" else room_moves)[pk] = units
     seats.move_seats(seat_moves, source=source, target=target)

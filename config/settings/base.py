@@ -93,10 +93,16 @@ if DATABASE_POOL:
         "max_size": DATABASE_POOL,
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
-# Server-side parameter binding lets psycopg prepare the statements a process
-# repeats (after 5 uses): PostgreSQL then skips parsing and planning them.
-DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-    "DATABASE_SERVER_SIDE_BINDING", default=False
+# Server-side parameter binding and prepared statements: psycopg prepares a
+# statement once a connection has run it DATABASE_PREPARE_THRESHOLD times, and
+# PostgreSQL then skips parsing and planning it (measured with pg_stat_statements:
+# planning was most of PostgreSQL's time on a hold). Behind PgBouncer in
+# transaction mode (older than 1.21, or without max_prepared_statements) set
+# DATABASE_PREPARE_THRESHOLD=off.
+_prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=env.bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+    prepare_threshold=None if _prepare_threshold.lower() == "off" else int(_prepare_threshold),
 )
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DATABASE_CONNECT_TIMEOUT", default=5
