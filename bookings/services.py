@@ -14,7 +14,7 @@ a batch of bookings with SKIP LOCKED, then their inventory rows.
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -104,15 +104,19 @@ def hold_booking(
     items: Sequence[ItemRequest],
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    answer: Callable[[Booking, list], dict] | None = None,
 ) -> HoldResult:
-    """Take every item out of sale until `expires_at`, all or nothing."""
+    """Take every item out of sale until `expires_at`, all or nothing.
+    `answer(booking, items)` is what the caller will answer for a new booking:
+    with an Idempotency-Key it is stored in the booking's own row, written in
+    the same statement, so a replay answers word for word from the start."""
     if idempotency_key:
         earlier = _booking_for_key(customer, idempotency_key)
         if earlier is not None:
             return _replay(earlier, fingerprint)
     try:
         with locks.acquire(*_lock_keys(customer, items)):
-            return _hold_with_retries(customer, items, idempotency_key, fingerprint)
+            return _hold_with_retries(customer, items, idempotency_key, fingerprint, answer)
     except locks.LockTimeout:
         if idempotency_key:
             raise IdempotencyKeyInUse() from None
@@ -140,14 +144,14 @@ class _SoldMeanwhile(Exception):
     read them: another hold took them in between."""
 
 
-def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldResult:
+def _hold_with_retries(customer, items, idempotency_key, fingerprint, answer) -> HoldResult:
     release_stale = True
     lock_first = False
     for _ in range(5):
         try:
             with transaction.atomic():
                 return _hold(
-                    customer, items, idempotency_key, fingerprint, release_stale, lock_first
+                    customer, items, idempotency_key, fingerprint, answer, release_stale, lock_first
                 )
         except _SoldMeanwhile:
             # Rolled back. Once more, deciding on the rows as locked this time:
@@ -176,7 +180,7 @@ def _hold_with_retries(customer, items, idempotency_key, fingerprint) -> HoldRes
 
 
 def _hold(
-    customer, items, idempotency_key, fingerprint, release_stale: bool, lock_first: bool
+    customer, items, idempotency_key, fingerprint, answer, release_stale: bool, lock_first: bool
 ) -> HoldResult:
     """One try. The inventory rows, which every hold of a rush contends for,
     are touched last: everything else (checks, prices, the booking, its items
@@ -268,6 +272,9 @@ def _hold(
     booking.total_price = sum(
         (line.line_total for line in [*flight_items, *hotel_items]), Decimal("0.00")
     )
+    lines = sorted([*flight_items, *hotel_items], key=lambda line: line.position)
+    if idempotency_key and answer is not None:
+        booking.idempotent_response = answer(booking, lines)
     _insert_held_booking(booking, flight_items, hotel_items)
 
     # Last, the contended rows.
@@ -290,11 +297,7 @@ def _hold(
         )
     if len(moved_seats) < len(seat_demand) or len(moved_rooms) < len(room_demand):
         raise _SoldMeanwhile()
-    return HoldResult(
-        booking=booking,
-        replayed=False,
-        items=sorted([*flight_items, *hotel_items], key=lambda line: line.position),
-    )
+    return HoldResult(booking=booking, replayed=False, items=lines)
 
 
 def _lock_customer_and_read_holds(
@@ -333,11 +336,11 @@ _INSERT_HELD_BOOKING_SQL = """
 WITH booking AS (
     INSERT INTO bookings_booking (
         reference, customer_id, status, created_at, expires_at, total_price, currency,
-        extension_count, idempotency_key, request_fingerprint
+        extension_count, idempotency_key, request_fingerprint, idempotent_response
     )
     VALUES (
         %(reference)s, %(customer)s, %(held)s, %(now)s, %(expires_at)s, %(total_price)s,
-        %(currency)s, 0, %(idempotency_key)s, %(fingerprint)s
+        %(currency)s, 0, %(idempotency_key)s, %(fingerprint)s, %(answer)s
     )
     RETURNING id
 ), flight_items AS (
@@ -381,6 +384,11 @@ def _insert_held_booking(booking: Booking, flight_items, hotel_items) -> None:
                 "currency": booking.currency,
                 "idempotency_key": booking.idempotency_key,
                 "fingerprint": booking.request_fingerprint,
+                "answer": (
+                    Jsonb(booking.idempotent_response)
+                    if booking.idempotent_response is not None
+                    else None
+                ),
                 "customer_kind": Actor.CUSTOMER,
                 "f_position": [line.position for line in flight_items],
                 "f_inventory": [line.inventory_id for line in flight_items],
@@ -552,16 +560,6 @@ def _replay(earlier: Booking, fingerprint: str) -> HoldResult:
     if earlier.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     return HoldResult(booking=earlier, replayed=True)
-
-
-def record_idempotent_response(*, booking: Booking, response: dict) -> None:
-    """Remember the creating request's answer, to replay it word for word."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE bookings_booking SET idempotent_response = %s"
-            " WHERE id = %s AND idempotent_response IS NULL",
-            [Jsonb(response), booking.pk],
-        )
 
 
 # --- Confirm, cancel, extend -------------------------------------------------------

@@ -24,6 +24,7 @@ def columns(model: type[Model]) -> tuple[list[str], list[str]]:
     return [field.attname for field in fields], [field.column for field in fields]
 
 
+@cache
 def select_list(model: type[Model], alias: str) -> str:
     """`alias.col, ...` for every concrete field of `model`, in `load`'s order."""
     quote = connection.ops.quote_name

@@ -79,6 +79,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 items=serializer.validated_data["items"],
                 idempotency_key=key,
                 fingerprint=BookingCreateSerializer.fingerprint(request.data) if key else "",
+                answer=_answer,
             )
             outcome.replayed(result.replayed)
         if result.replayed:
@@ -91,9 +92,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response(
                 body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"}
             )
-        body = BookingSerializer(result.booking, context={"items": result.items}).data
-        if key:
-            services.record_idempotent_response(booking=result.booking, response=body)
+        body = result.booking.idempotent_response or _answer(result.booking, result.items)
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer, 409: error(409)})
@@ -120,6 +119,11 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def extend(self, request, reference=None):
         booking = self._owned_object()
         return _transitioned(booking, services.extend_booking(booking=booking, actor=request.user))
+
+
+def _answer(booking: Booking, items: list) -> dict:
+    """A new booking, built from what was just written: no read back."""
+    return BookingSerializer(booking, context={"items": items}).data
 
 
 def _transitioned(read: Booking, changed: Booking) -> Response:
