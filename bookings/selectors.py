@@ -1,6 +1,7 @@
 """Reads of bookings. A held booking whose `expires_at` has passed reads as
 expired everywhere, whether or not the sweep has recorded it yet."""
 
+import json
 import re
 
 from django.db import connection
@@ -49,14 +50,25 @@ def booking_for(user, reference: str) -> Booking | None:
     reference = reference.upper()
     if not REFERENCE_PATTERN.match(reference):
         return None
-    query, params = "FROM bookings_booking AS booking WHERE reference = %s", [reference]
+    query, params = _BOOKING_WITH_ITEMS_SQL, [reference]
     if not user.is_staff:
-        query, params = f"{query} AND customer_id = %s", [reference, user.pk]
-    found = sql.load(Booking, query, params, alias="booking")
-    if not found:
+        query, params = f"{query} AND booking.customer_id = %s", [reference, user.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    if row is None:
         return None
-    booking = found[0]
-    booking.items_read = _items_of(booking)
+    booking = sql.build(Booking, row)
+    flight_items, hotel_items = (json.loads(v) if isinstance(v, str) else v for v in row[-2:])
+    items: list[FlightItem | HotelItem] = []
+    for item_values, cabin_values in flight_items or []:
+        item = sql.from_json(FlightItem, item_values)
+        item.inventory = sql.from_json(FlightInventory, cabin_values)
+        items.append(item)
+    items += [sql.from_json(HotelItem, values) for values in hotel_items or []]
+    for item in items:
+        item.booking = booking
+    booking.items_read = sorted(items, key=lambda item: item.position)
     return booking
 
 
@@ -71,32 +83,16 @@ def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
     )
 
 
-_FLIGHT_ITEMS_SQL = f"""
-SELECT {sql.select_list(FlightItem, "item")}, {sql.select_list(FlightInventory, "cabin")}
-FROM bookings_flightitem AS item
-JOIN flights_flightinventory AS cabin ON cabin.id = item.inventory_id
-WHERE item.booking_id = %s
-"""
-
-
-def _items_of(booking: Booking) -> list[FlightItem | HotelItem]:
-    """Two queries: the flight items with their cabins, the hotel items."""
-    items: list[FlightItem | HotelItem] = []
-    item_fields, cabin_fields = sql.columns(FlightItem)[0], sql.columns(FlightInventory)[0]
-    with connection.cursor() as cursor:
-        cursor.execute(_FLIGHT_ITEMS_SQL, [booking.pk])
-        for row in cursor.fetchall():
-            item = FlightItem.from_db(connection.alias, item_fields, row[: len(item_fields)])
-            item.inventory = FlightInventory.from_db(
-                connection.alias, cabin_fields, row[len(item_fields) :]
-            )
-            items.append(item)
-    items += sql.load(
-        HotelItem,
-        "FROM bookings_hotelitem AS item WHERE booking_id = %s",
-        [booking.pk],
-        alias="item",
-    )
-    for item in items:
-        item.booking = booking
-    return sorted(items, key=lambda item: item.position)
+# The booking and its items in one round trip: each kind of item as a JSON
+# array of rows (config/sql.py, json_list).
+_BOOKING_WITH_ITEMS_SQL = f"""
+SELECT {sql.select_list(Booking, "booking")},
+    (SELECT json_agg(json_build_array(
+        {sql.json_list(FlightItem, "item")}, {sql.json_list(FlightInventory, "cabin")}
+    )) FROM bookings_flightitem AS item
+    JOIN flights_flightinventory AS cabin ON cabin.id = item.inventory_id
+    WHERE item.booking_id = booking.id),
+    (SELECT json_agg({sql.json_list(HotelItem, "item")})
+    FROM bookings_hotelitem AS item WHERE item.booking_id = booking.id)
+FROM bookings_booking AS booking
+WHERE booking.reference = %s"""

@@ -36,15 +36,37 @@ def load(model: type[M], rest_of_query: str, params, *, alias: str) -> list[M]:
     `model`; `rest_of_query` starts with FROM and names the table `alias`."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {select_list(model, alias)} {rest_of_query}", params)
-        rows = cursor.fetchall()
+        return [build(model, row) for row in cursor.fetchall()]
+
+
+def build(model: type[M], row) -> M:
+    """An instance of `model` from its columns as `select_list` orders them
+    (more columns may follow: they are left out)."""
     names = columns(model)[0]
-    converters = _converters(model)
-    if converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for i, expression, convert in converters:
-                row[i] = convert(row[i], expression, connection)
-    return [model.from_db(connection.alias, names, row) for row in rows]
+    values = list(row[: len(names)])
+    for i, expression, convert in _converters(model):
+        values[i] = convert(values[i], expression, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+@cache
+def json_list(model: type[Model], alias: str) -> str:
+    """SQL for one JSON array of `alias`'s columns as text, to read rows of a
+    related table inside another query (`json_agg(...)`); `from_json` reads it."""
+    quote = connection.ops.quote_name
+    return "json_build_array({})".format(
+        ", ".join(f"{alias}.{quote(column)}::text" for column in columns(model)[1])
+    )
+
+
+def from_json(model: type[M], values: list) -> M:
+    """An instance of `model` from what `json_list` built."""
+    fields = model._meta.concrete_fields
+    values = [
+        None if value is None else field.to_python(value)
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, columns(model)[0], values)
 
 
 @cache

@@ -115,8 +115,8 @@ class Stack:
         self,
         *,
         web_workers: int = 2,
-        worker_class: str = "sync",
-        threads: int = 1,
+        worker_class: str = "gthread",
+        threads: int = 2,
         celery_worker: bool = False,
         celery_concurrency: int = 1,
         celery_beat: bool = False,
@@ -128,8 +128,9 @@ class Stack:
         setup: Callable[[Stack], object] | None = None,
         name: str = "stack",
     ):
-        """`web_workers`, `worker_class` (sync, gthread) and `threads`: the
-        gunicorn processes (config/gunicorn.py reads them from the environment).
+        """`web_workers`, `worker_class` (gthread, as in production, or sync)
+        and `threads`: the gunicorn processes (config/gunicorn.py reads them
+        from the environment).
         `settings`: environment values for the settings (THROTTLING,
         EXPIRY_BATCH_SIZE, ...) on top of production's; `celery_include`:
         extra task modules for the worker; `keep_logs_in`: where the logs
@@ -455,9 +456,9 @@ class Stack:
         return _children(self._web.pid)
 
     def busy_web_workers(self) -> list[int]:
-        """The workers serving a request right now: those holding an
-        established connection on the web port (a sync worker holds one only
-        while it serves it)."""
+        """The workers holding an established connection on the web port:
+        with clients that close the connection after each answer, those
+        serving a request right now."""
         established = _established_sockets(self.web_port)
         return [pid for pid in self.web_worker_pids() if _socket_inodes(pid) & established]
 

@@ -112,6 +112,7 @@ class Traffic:
         timeout: float = 15.0,
         retries: int = 2,
         seed: int | None = None,
+        keep_alive: bool = True,
     ):
         host = urlsplit(base_url).hostname
         if host not in LOOPBACK:
@@ -125,6 +126,10 @@ class Traffic:
         self.max_requests = max_requests
         self.timeout = timeout
         self.retries = retries
+        # False: a new connection for every request (`Connection: close`), so
+        # a request that gets no answer is one a dead server was serving,
+        # never one sent on a kept connection the server had already lost.
+        self.keep_alive = keep_alive
         self.answers: list[Answer] = []
         self._groups = [[_Customer(c) for c in customers[i::threads]] for i in range(threads)]
         self._random = random.Random(seed)
@@ -211,6 +216,8 @@ class Traffic:
     def _run(self, group: list[_Customer], rng: random.Random) -> None:
         session = requests.Session()
         session.headers["Accept"] = "application/json"
+        if not self.keep_alive:
+            session.headers["Connection"] = "close"
         deadline = time.monotonic() + self.duration
         turn = 0
         while not self._stop.is_set() and time.monotonic() < deadline:
