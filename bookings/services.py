@@ -347,14 +347,14 @@ WITH booking AS (
     INSERT INTO bookings_flightitem
         (booking_id, position, inventory_id, seats, unit_price, line_total)
     SELECT booking.id, item.* FROM booking, unnest(
-        %(f_position)s::smallint[], %(f_inventory)s::bigint[], %(f_seats)s::smallint[],
+        %(f_position)s::smallint[], %(f_inventory_id)s::bigint[], %(f_seats)s::smallint[],
         %(f_unit_price)s::numeric[], %(f_line_total)s::numeric[]
     ) AS item
 ), hotel_items AS (
     INSERT INTO bookings_hotelitem
         (booking_id, position, room_type_id, check_in, check_out, rooms, unit_price, line_total)
     SELECT booking.id, item.* FROM booking, unnest(
-        %(h_position)s::smallint[], %(h_room_type)s::bigint[], %(h_check_in)s::date[],
+        %(h_position)s::smallint[], %(h_room_type_id)s::bigint[], %(h_check_in)s::date[],
         %(h_check_out)s::date[], %(h_rooms)s::smallint[], %(h_unit_price)s::numeric[],
         %(h_line_total)s::numeric[]
     ) AS item
@@ -365,6 +365,23 @@ WITH booking AS (
 )
 SELECT id FROM booking
 """
+
+
+_FLIGHT_ITEM_COLUMNS = ("position", "inventory_id", "seats", "unit_price", "line_total")
+_HOTEL_ITEM_COLUMNS = (
+    "position",
+    "room_type_id",
+    "check_in",
+    "check_out",
+    "rooms",
+    "unit_price",
+    "line_total",
+)
+
+
+def _columns(prefix: str, lines, names) -> dict[str, list]:
+    """The items' values as one array per column, `<prefix>_<name>`, for unnest()."""
+    return {f"{prefix}_{name}": [getattr(line, name) for line in lines] for name in names}
 
 
 def _insert_held_booking(booking: Booking, flight_items, hotel_items) -> None:
@@ -390,18 +407,8 @@ def _insert_held_booking(booking: Booking, flight_items, hotel_items) -> None:
                     else None
                 ),
                 "customer_kind": Actor.CUSTOMER,
-                "f_position": [line.position for line in flight_items],
-                "f_inventory": [line.inventory_id for line in flight_items],
-                "f_seats": [line.seats for line in flight_items],
-                "f_unit_price": [line.unit_price for line in flight_items],
-                "f_line_total": [line.line_total for line in flight_items],
-                "h_position": [line.position for line in hotel_items],
-                "h_room_type": [line.room_type_id for line in hotel_items],
-                "h_check_in": [line.check_in for line in hotel_items],
-                "h_check_out": [line.check_out for line in hotel_items],
-                "h_rooms": [line.rooms for line in hotel_items],
-                "h_unit_price": [line.unit_price for line in hotel_items],
-                "h_line_total": [line.line_total for line in hotel_items],
+                **_columns("f", flight_items, _FLIGHT_ITEM_COLUMNS),
+                **_columns("h", hotel_items, _HOTEL_ITEM_COLUMNS),
             },
         )
         (booking.pk,) = cursor.fetchone()

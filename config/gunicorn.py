@@ -5,14 +5,15 @@ import multiprocessing
 import os
 
 bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# gthread workers, as many as the cores, two threads each (measured with `make
-# bench` on 2 cores, README "Performance"): gthread keeps the client's
-# connection open between requests (a sync worker closes it after every
-# answer, and the client and gunicorn pay a new TCP connection each time), and
-# the second thread serves while the first waits on PostgreSQL or Redis.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Sync workers, one more than the cores (measured with `make bench` on 2 cores,
+# README "Performance": hot, the same hour, 3 sync workers 180-199 holds/s at
+# p99 130-140 ms; 2 gthread workers x 2 threads 171-175 holds/s at p99
+# 158-195 ms). A request is mostly CPU in Python, so threads only add GIL
+# contention; the extra worker covers the time one waits on PostgreSQL. gthread
+# keeps connections alive, which a load balancer in front makes moot.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5

@@ -32,7 +32,7 @@ the checks that nothing was oversold or left half-changed. The fault tests
 - `bench` and `locustfile`: `make bench`, the load benchmark: a stack per
   workload (hot, spread, selloff, search), Locust headless in its own process,
   the figures, the CPU per request and the invariants afterwards
-  (docs/performance.md).
+  (README, "Performance").
 - `tasks`: a stand-in Celery task for the expiry sweep, used only while
   `bookings.tasks.expire_holds` does not exist.
 """

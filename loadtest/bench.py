@@ -1,4 +1,4 @@
-"""`make bench`: the load benchmark (docs/performance.md).
+"""`make bench`: the load benchmark (README, "Performance").
 
     python -m loadtest.bench [hot|spread|selloff|search|all] [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
@@ -49,9 +49,9 @@ DEFAULTS = {
     # closed loop of 32 saturating two cores (then latency is only queueing).
     "search_users": 4,
     # What config/gunicorn.py chooses on this machine.
-    "web_workers": os.cpu_count() or 2,
-    "worker_class": "gthread",
-    "threads": 2,
+    "web_workers": (os.cpu_count() or 2) + 1,
+    "worker_class": "sync",
+    "threads": 1,
     "redis_locks": "off",
     "idempotency_keys": 0.5,
     "selloff_seats": 500,

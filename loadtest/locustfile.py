@@ -11,7 +11,7 @@ refusal, what it said was left) and written to BENCH_RECORD when Locust
 quits, for the bench to compute its figures exactly (Locust's own
 percentiles are bucketed).
 
-Workloads (see docs/performance.md):
+Workloads (README, "Performance"):
 
 - hot: every customer holds 1-2 seats on one flight cabin, then cancels;
 - spread: holds of a flight, a hotel stay of 1-5 nights or both, over a few

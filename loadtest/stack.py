@@ -115,8 +115,8 @@ class Stack:
         self,
         *,
         web_workers: int = 2,
-        worker_class: str = "gthread",
-        threads: int = 2,
+        worker_class: str = "sync",
+        threads: int = 1,
         celery_worker: bool = False,
         celery_concurrency: int = 1,
         celery_beat: bool = False,
@@ -128,7 +128,7 @@ class Stack:
         setup: Callable[[Stack], object] | None = None,
         name: str = "stack",
     ):
-        """`web_workers`, `worker_class` (gthread, as in production, or sync)
+        """`web_workers`, `worker_class` (sync, as in production, or gthread)
         and `threads`: the gunicorn processes (config/gunicorn.py reads them
         from the environment).
         `settings`: environment values for the settings (THROTTLING,

@@ -1,7 +1,7 @@
 """A short run of every `make bench` workload (loadtest/bench.py), judged on
 correctness only: no 5xx, every request answered, the invariants and the
 selloff's accounting. Never a performance threshold: the figures depend on
-the machine (docs/performance.md has them)."""
+the machine (README, "Performance", has them)."""
 
 import json
 
