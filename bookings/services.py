@@ -285,17 +285,12 @@ def _hold(
             row.available_seats = seats_left.get(row.pk, 0)
         for row in nights.values():
             row.available_rooms = rooms_left.get(row.pk, 0)
-        if _shortages(flights, cabins, stays, nights):
-            _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
-    moved_rooms: set[int] = set()
-    moved_seats = seats.move_seats(
-        seat_demand, source="available", target="held", only_if_available=True
-    )
-    if len(moved_seats) == len(seat_demand):
-        moved_rooms = rooms.move_rooms(
-            room_demand, source="available", target="held", only_if_available=True
-        )
-    if len(moved_seats) < len(seat_demand) or len(moved_rooms) < len(room_demand):
+        _refuse_if_short(flights, cabins, stays, nights, seat_demand, now, release_stale)
+    moved = seats.move_seats(seat_demand, source="available", target="held", only_if_available=True)
+    if len(moved) < len(seat_demand):
+        raise _SoldMeanwhile()
+    moved = rooms.move_rooms(room_demand, source="available", target="held", only_if_available=True)
+    if len(moved) < len(room_demand):
         raise _SoldMeanwhile()
     return HoldResult(booking=booking, replayed=False, items=lines)
 
@@ -326,9 +321,8 @@ def _lock_customer_and_read_holds(
             {"customer": customer.pk, "now": now, "key": idempotency_key},
         )
         found = cursor.fetchall()
-    for pk, key in found:
-        if idempotency_key and key == idempotency_key:
-            return 0, Booking.objects.get(pk=pk)
+    if idempotency_key and any(key == idempotency_key for _, key in found):
+        return 0, _booking_for_key(customer, idempotency_key)
     return len(found), None
 
 
@@ -957,15 +951,11 @@ def _move_units_of(booking_ids: list[int], *, source: str, target: str) -> None:
     seat_moves: dict[int, int] = {}
     room_moves: dict[int, int] = {}
     with connection.cursor() as cursor:
-        if len(booking_ids) == 1:
-            cursor.execute(
-                _UNITS_OF_BOOKINGS_SQL.format(bookings="= %(id)s"), {"id": booking_ids[0]}
-            )
-        else:
-            cursor.execute(
-                _UNITS_OF_BOOKINGS_SQL.format(bookings="= ANY(%(ids)s::bigint[])"),
-                {"ids": booking_ids},
-            )
+        bookings = "= %(id)s" if len(booking_ids) == 1 else "= ANY(%(ids)s::bigint[])"
+        cursor.execute(
+            _UNITS_OF_BOOKINGS_SQL.format(bookings=bookings),
+            {"id": booking_ids[0], "ids": booking_ids},
+        )
         for kind, pk, units in cursor.fetchall():
             (seat_moves if kind == "seat" else room_moves)[pk] = units
     seats.move_seats(seat_moves, source=source, target=target)

@@ -60,7 +60,9 @@ def json_list(model: type[Model], alias: str) -> str:
 
 
 def from_json(model: type[M], values: list) -> M:
-    """An instance of `model` from what `json_list` built."""
+    """An instance of `model` from what `json_list` built: each field's
+    `to_python` reads PostgreSQL's text form (numbers, decimals, dates, text;
+    not booleans, which PostgreSQL writes as 'true' and Django reads as 't')."""
     fields = model._meta.concrete_fields
     values = [
         None if value is None else field.to_python(value)

@@ -62,6 +62,27 @@ def _settle_and_check(traffic, recovered_at: float) -> dict:
     return {"requests": len(tail), "failures": 0}
 
 
+def _outage_under_load(stack, traffic, fault_report, *, stop, start, down_for: float):
+    """Warm up, `stop()` a dependency, ask /readyz, wait `down_for` seconds,
+    `start()` it again, wait for recovery and for the load to settle.
+    Returns (down_at, restored) in the traffic's clock."""
+    fault_at = warm_up(traffic)
+    stop()
+    down_at = traffic.now()
+    fault_report["readyz_during_fault"] = stack.get("/readyz")
+    time.sleep(down_for)  # the outage itself
+    start()
+    restored = traffic.now()
+    recovered = wait_for_recovery(traffic, restored, bound=RECOVERY_BOUND)
+    fault_report["time_to_recover_s"] = recovered
+    try:
+        fault_report["steady_after"] = _settle_and_check(traffic, restored + recovered)
+    finally:
+        traffic.stop()
+        fault_report["traffic"] = traffic.summary(phases=_phases(fault_at, restored))
+    return down_at, restored
+
+
 @pytest.mark.parametrize("throttling", ["on", "off"])
 def test_redis_stopped_and_started_again(make_stack, fault_report, throttling):
     """With throttling on (production), every request touches Redis and the
@@ -78,20 +99,14 @@ def test_redis_stopped_and_started_again(make_stack, fault_report, throttling):
         fault_report["stack_start_s"] = stack.timings
         fault_report["fault"] = f"Redis shut down for {outage}s under load, then started"
         with traffic_for(stack) as traffic:
-            fault_at = warm_up(traffic)
-            stack.stop_redis()
-            down_at = traffic.now()
-            fault_report["readyz_during_fault"] = stack.get("/readyz")
-            time.sleep(outage)  # the outage itself
-            stack.start_redis()
-            restored = traffic.now()
-            recovered = wait_for_recovery(traffic, restored, bound=RECOVERY_BOUND)
-            fault_report["time_to_recover_s"] = recovered
-            try:
-                fault_report["steady_after"] = _settle_and_check(traffic, restored + recovered)
-            finally:
-                traffic.stop()
-                fault_report["traffic"] = traffic.summary(phases=_phases(fault_at, restored))
+            down_at, restored = _outage_under_load(
+                stack,
+                traffic,
+                fault_report,
+                stop=stack.stop_redis,
+                start=stack.start_redis,
+                down_for=outage,
+            )
 
         status, body = fault_report["readyz_during_fault"]
         assert status == 503 and body["checks"]["redis"] != "ok", body
@@ -154,20 +169,14 @@ def test_postgresql_restarted(make_stack, fault_report):
         fault_report["stack_start_s"] = stack.timings
         fault_report["fault"] = f"PostgreSQL fast shutdown, {down_for}s down, started, under load"
         with traffic_for(stack) as traffic:
-            fault_at = warm_up(traffic)
-            stack.stop_postgres()
-            down_at = traffic.now()
-            fault_report["readyz_during_fault"] = stack.get("/readyz")
-            time.sleep(down_for)  # the outage itself
-            stack.start_postgres()
-            restored = traffic.now()
-            recovered = wait_for_recovery(traffic, restored, bound=RECOVERY_BOUND)
-            fault_report["time_to_recover_s"] = recovered
-            try:
-                fault_report["steady_after"] = _settle_and_check(traffic, restored + recovered)
-            finally:
-                traffic.stop()
-                fault_report["traffic"] = traffic.summary(phases=_phases(fault_at, restored))
+            down_at, restored = _outage_under_load(
+                stack,
+                traffic,
+                fault_report,
+                stop=stack.stop_postgres,
+                start=stack.start_postgres,
+                down_for=down_for,
+            )
 
         status, body = fault_report["readyz_during_fault"]
         assert status == 503 and body["checks"]["postgresql"] != "ok", body
