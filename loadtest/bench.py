@@ -1,6 +1,6 @@
 """`make bench`: the load benchmark (README, "Performance").
 
-    python -m loadtest.bench [hot|spread|selloff|search|all] [--duration 30]
+    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all] [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
 
@@ -40,7 +40,7 @@ from loadtest import invariants
 from loadtest.stack import ROOT, VENV_BIN, Stack
 
 RESULTS = ROOT / "bench-results"
-WORKLOADS = ("hot", "spread", "selloff", "search")
+WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
 
 DEFAULTS = {
     "duration": 30.0,
@@ -199,6 +199,11 @@ def seed(stack: Stack, workload: str, options) -> dict:
     if workload == "search":
         (year,) = stack.seed_batch([("year_of_inventory", {})], timeout=600)
         return year
+    if workload == "ceiling":
+        inventory, customers = stack.seed_batch(
+            [("inventory", {"cabins": [users]}), ("customers", {"count": users})]
+        )
+        return {"customers": customers, "cabin": inventory["cabins"][0]}
     raise ValueError(workload)
 
 

@@ -20,7 +20,12 @@ Workloads (README, "Performance"):
   seat of a cabin that has fewer seats than customers; Locust stops when the
   queue is empty;
 - search: flight searches (origin, destination, date) and 3-night hotel
-  searches over a year of inventory.
+  searches over a year of inventory;
+- ceiling: each customer reads its own booking again and again, the
+  cheapest authenticated request there is (the token's lookup and one
+  select). Its rate is what this machine answers through the whole stack
+  (Locust, gunicorn, Django, DRF, PostgreSQL) for the least work a request
+  can do: a ceiling over the rates of the other workloads.
 """
 
 from __future__ import annotations
@@ -277,11 +282,31 @@ class SearchCustomer(FastHttpUser):
         )
 
 
+class CeilingCustomer(_Customer):
+    """Holds one seat once, unrecorded, then reads that booking again and
+    again: the token's lookup and one select, answered 200."""
+
+    def on_start(self):
+        super().on_start()
+        cabin = DATA["cabin"]
+        item = {"type": "flight", "flight_id": cabin["flight_id"]}
+        item |= {"cabin_class": cabin["cabin_class"], "seats": 1}
+        answer = self.client.post(BOOKINGS, json={"items": [item]}, headers=self._auth())
+        if answer.status_code != 201:
+            raise RuntimeError(f"the ceiling's hold answered {answer.status_code}")
+        self.reference = answer.json()["reference"]
+
+    @task
+    def read_own_booking(self):
+        self._send("read", "GET", f"{BOOKINGS}{self.reference}/", headers=self._auth())
+
+
 USERS = {
     "hot": HotCustomer,
     "spread": SpreadCustomer,
     "selloff": SelloffCustomer,
     "search": SearchCustomer,
+    "ceiling": CeilingCustomer,
 }
 
 # Locust runs every non-abstract user class in this file: keep the workload's.

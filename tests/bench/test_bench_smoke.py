@@ -74,6 +74,14 @@ def test_search_answers_both_kinds(reports):
     assert ops["hotel_search"]["answers"] == {"200": ops["hotel_search"]["requests"]}
 
 
+def test_ceiling_reads_each_customers_booking(reports):
+    ceiling = reports[1]["ceiling"]
+    assert ceiling["ops"]["read"]["answers"] == {"200": ceiling["ops"]["read"]["requests"]}
+    # One unrecorded hold per customer, none made by the recorded load.
+    assert "hold" not in ceiling["ops"]
+    assert ceiling["bookings_by_status"] == {"held": ceiling["config"]["users"]}
+
+
 def test_the_bench_exits_zero_when_every_check_holds(reports):
     assert reports[0] == 0
 
