@@ -14,7 +14,6 @@ exactly what the API refuses:
 """
 
 import re
-from datetime import UTC
 
 from django import forms
 from django.contrib import admin, messages
@@ -221,7 +220,7 @@ class FlightForm(forms.ModelForm):
             departure
             and number
             and Flight.objects.filter(
-                flight_number=number, departure_date=departure.astimezone(UTC).date()
+                flight_number=number, departure_date=Flight.departure_date_of(departure)
             ).exists()
         ):
             self.add_error("flight_number", "This flight number already departs on that date.")

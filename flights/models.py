@@ -1,6 +1,8 @@
+from datetime import UTC, date, datetime
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 
 IATA_CODE = RegexValidator(r"^[A-Z]{3}\Z", "An IATA airport code is three capital letters.")
 FLIGHT_NUMBER = RegexValidator(
@@ -8,6 +10,15 @@ FLIGHT_NUMBER = RegexValidator(
     "A flight number is 2 letters or digits, 1 to 4 digits and an optional letter.",
 )
 MAX_SEATS = 100_000
+
+
+class UtcDate(Func):
+    """The UTC calendar date of a timestamp with time zone. Immutable, as a
+    generated column needs (TruncDate's time zone cannot be written into a
+    migration)."""
+
+    template = "((%(expressions)s AT TIME ZONE 'UTC')::date)"
+    output_field = models.DateField()
 
 
 class CabinClass(models.TextChoices):
@@ -24,8 +35,13 @@ class Flight(models.Model):
     departure_at = models.DateTimeField()
     arrival_at = models.DateTimeField()
     # The UTC date of departure: what searches filter on and what makes a
-    # flight number unique. Kept in step with departure_at by save().
-    departure_date = models.DateField(editable=False)
+    # flight number unique. Computed by PostgreSQL (a stored generated
+    # column), so no write, bulk or raw, can leave it out of step.
+    departure_date = models.GeneratedField(
+        expression=UtcDate("departure_at"),
+        output_field=models.DateField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["departure_at", "flight_number"]
@@ -50,11 +66,11 @@ class Flight(models.Model):
     def __str__(self) -> str:
         return f"{self.flight_number} {self.origin}→{self.destination} {self.departure_date}"
 
-    def save(self, *args, **kwargs):
-        from datetime import UTC
-
-        self.departure_date = self.departure_at.astimezone(UTC).date()
-        super().save(*args, **kwargs)
+    @staticmethod
+    def departure_date_of(departure_at: datetime) -> date:
+        """The `departure_date` PostgreSQL will store for `departure_at`, for
+        checks made before the row exists."""
+        return departure_at.astimezone(UTC).date()
 
 
 class FlightInventory(models.Model):

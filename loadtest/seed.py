@@ -283,10 +283,9 @@ def year_of_inventory(
         cursor.execute(
             """
             INSERT INTO flights_flight
-                (flight_number, origin, destination, departure_at, arrival_at, departure_date)
+                (flight_number, origin, destination, departure_at, arrival_at)
             SELECT %(tag)s || ((r.i - 1) * %(per_day)s + s.slot + 1)::text,
-                   r.origin, r.destination, t.dep, t.dep + interval '2 hours',
-                   (t.dep AT TIME ZONE 'UTC')::date
+                   r.origin, r.destination, t.dep, t.dep + interval '2 hours'
             FROM unnest(%(origins)s::text[], %(destinations)s::text[])
                  WITH ORDINALITY AS r(origin, destination, i)
             CROSS JOIN generate_series(0, %(per_day)s - 1) AS s(slot)

@@ -1,5 +1,3 @@
-from datetime import UTC
-
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -123,7 +121,7 @@ class FlightCreateSerializer(serializers.Serializer):
                 ]
         if any(cabin_errors):
             errors["cabins"] = cabin_errors
-        departure_date = attrs["departure_at"].astimezone(UTC).date()
+        departure_date = Flight.departure_date_of(attrs["departure_at"])
         if Flight.objects.filter(
             flight_number=attrs["flight_number"], departure_date=departure_date
         ).exists():

@@ -101,3 +101,25 @@ def test_departure_date_is_the_utc_date():
     hanoi = datetime.fromisoformat("2030-03-02T06:30:00+07:00")
     flight = FlightFactory(departure_at=hanoi, arrival_at=hanoi + timedelta(hours=2))
     assert str(flight.departure_date) == "2030-03-01"
+
+
+def test_departure_date_follows_writes_that_skip_save():
+    """PostgreSQL computes it: bulk inserts and UPDATEs cannot leave it behind."""
+    (flight,) = Flight.objects.bulk_create(
+        [
+            Flight(
+                flight_number="VN7",
+                origin="HAN",
+                destination="SGN",
+                departure_at=datetime.fromisoformat("2030-03-02T06:30:00+07:00"),
+                arrival_at=datetime.fromisoformat("2030-03-02T08:30:00+07:00"),
+            )
+        ]
+    )
+    assert str(Flight.objects.get(pk=flight.pk).departure_date) == "2030-03-01"
+    Flight.objects.filter(pk=flight.pk).update(
+        departure_at=F("departure_at") + timedelta(hours=1),
+        arrival_at=F("arrival_at") + timedelta(hours=1),
+    )
+    assert str(Flight.objects.get(pk=flight.pk).departure_date) == "2030-03-02"
+    assert Flight.departure_date_of(DEPARTURE) == DEPARTURE.date()
