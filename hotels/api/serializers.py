@@ -92,7 +92,8 @@ class StaffStayRoomTypeSerializer(StayRoomTypeSerializer):
 
 
 class HotelSerializer(serializers.ModelSerializer):
-    room_types = RoomTypeSerializer(many=True, read_only=True)
+    # Set by hotels.selectors.with_room_types.
+    room_types = RoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
 
     class Meta:
         model = Hotel
@@ -101,11 +102,11 @@ class HotelSerializer(serializers.ModelSerializer):
 
 
 class StayHotelSerializer(HotelSerializer):
-    room_types = StayRoomTypeSerializer(many=True, read_only=True)
+    room_types = StayRoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
 
 
 class StaffStayHotelSerializer(HotelSerializer):
-    room_types = StaffStayRoomTypeSerializer(many=True, read_only=True)
+    room_types = StaffStayRoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
 
 
 def hotel_serializer_class(*, stay: Stay | None, staff: bool) -> type[HotelSerializer]:

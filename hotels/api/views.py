@@ -44,10 +44,10 @@ class HotelListView(GenericAPIView):
         query.is_valid(raise_exception=True)
         stay = query.stay()
         staff = is_staff_request(request)
-        hotels = selectors.search_hotels(
-            city=query.validated_data.get("city"), stay=stay, with_nights=staff
+        hotels = selectors.search_hotels(city=query.validated_data.get("city"), stay=stay)
+        page = selectors.with_room_types(
+            self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
         )
-        page = self.paginate_queryset(hotels)
         serializer = hotel_serializer_class(stay=stay, staff=staff)
         data = serializer(page, many=True, context={"stay": stay}).data
         return self.get_paginated_response(data)
