@@ -11,6 +11,11 @@ from flights.models import CabinClass, Flight, FlightInventory
 from hotels.models import Hotel, RoomNight, RoomType
 
 
+def _utc_today() -> date:
+    """The service's dates are UTC dates, whatever the machine's time zone."""
+    return datetime.now(UTC).date()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -35,7 +40,7 @@ class FlightFactory(factory.django.DjangoModelFactory):
     destination = "SGN"
     departure_at = factory.LazyFunction(
         lambda: (
-            datetime.combine(date.today() + timedelta(days=10), datetime.min.time(), UTC)
+            datetime.combine(_utc_today() + timedelta(days=10), datetime.min.time(), UTC)
             + timedelta(hours=8)
         )
     )
@@ -80,7 +85,7 @@ class RoomNightFactory(factory.django.DjangoModelFactory):
         model = RoomNight
 
     room_type = factory.SubFactory(RoomTypeFactory)
-    date = factory.LazyFunction(lambda: date.today() + timedelta(days=10))
+    date = factory.LazyFunction(lambda: _utc_today() + timedelta(days=10))
     total_rooms = 10
     held_rooms = 0
     booked_rooms = 0
