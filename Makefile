@@ -15,7 +15,7 @@ services:  ## start PostgreSQL and Redis and leave them running
 services-down:  ## stop the local PostgreSQL and Redis
 	scripts/services.sh down
 
-# The load benchmark (README, "Performance"): WORKLOAD=hot|spread|selloff|search|all
+# The load benchmark (README, "Performance"): WORKLOAD=hot|spread|selloff|search|ceiling|all
 # (default all), DURATION seconds per workload, USERS concurrent customers,
 # WEB_WORKERS gunicorn processes, WORKER_CLASS gthread|sync, THREADS per worker,
 # REDIS_LOCKS on|off; BENCH_ARGS passes anything else to loadtest.bench.
