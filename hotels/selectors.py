@@ -25,8 +25,8 @@ class Stay:
     def nights(self) -> int:
         return (self.check_out - self.check_in).days
 
-    def night_filter(self, prefix: str = "") -> Q:
-        return Q(**{f"{prefix}date__gte": self.check_in, f"{prefix}date__lt": self.check_out})
+    def night_filter(self) -> Q:
+        return Q(date__gte=self.check_in, date__lt=self.check_out)
 
 
 def _fitting_room_types(stay: Stay) -> QuerySet[RoomNight]:
