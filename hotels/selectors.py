@@ -127,15 +127,9 @@ def _room_types_for_stay(hotel_ids: list[int], stay: Stay) -> list[RoomType]:
 
 def _attach_nights(room_types: list[RoomType], stay: Stay) -> None:
     """Each room type's `stay_nights`: the nights of the stay on sale, by date."""
-    nights = sql.load(
-        RoomNight,
-        "FROM hotels_roomnight AS night WHERE night.room_type_id = ANY(%s) "
-        "AND night.date >= %s AND night.date < %s ORDER BY night.room_type_id, night.date",
-        [[rt.pk for rt in room_types], stay.check_in, stay.check_out],
-        alias="night",
-    )
     by_room_type: dict[int, list[RoomNight]] = {rt.pk: [] for rt in room_types}
-    for night in nights:
+    nights = nights_of_stays((pk, stay.check_in, stay.check_out) for pk in by_room_type)
+    for night in sorted(nights, key=lambda night: night.date):
         by_room_type[night.room_type_id].append(night)
     for room_type in room_types:
         room_type.stay_nights = by_room_type[room_type.pk]

@@ -289,8 +289,12 @@ class CeilingCustomer(_Customer):
     def on_start(self):
         super().on_start()
         cabin = DATA["cabin"]
-        item = {"type": "flight", "flight_id": cabin["flight_id"]}
-        item |= {"cabin_class": cabin["cabin_class"], "seats": 1}
+        item = {
+            "type": "flight",
+            "flight_id": cabin["flight_id"],
+            "cabin_class": cabin["cabin_class"],
+            "seats": 1,
+        }
         answer = self.client.post(BOOKINGS, json={"items": [item]}, headers=self._auth())
         if answer.status_code != 201:
             raise RuntimeError(f"the ceiling's hold answered {answer.status_code}")
