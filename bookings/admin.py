@@ -163,12 +163,13 @@ class BookingAdmin(admin.ModelAdmin):
     def release_or_cancel(self, request, queryset):
         lines = []
         for booking in queryset.order_by("pk"):
+            before = booking.status
             try:
                 after = services.cancel_booking(booking=booking, actor=request.user).status
             except DomainError as exc:
                 lines.append((messages.ERROR, f"{booking.reference}: {exc.detail}"))
                 continue
-            lines.append(_transition_line(booking.reference, booking.status, after))
+            lines.append(_transition_line(booking.reference, before, after))
         _report(request, self, lines)
 
     @admin.action(description="Expire overdue holds now (run the sweep)", permissions=["expire"])

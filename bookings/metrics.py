@@ -4,12 +4,12 @@ Each figure is counted in one place:
 
 - holds: around the create view (`hold_outcome`), which sees every outcome,
   the request's own validation errors included;
-- confirms, cancellations and expiries: in `services._transition`, the one
-  place a booking's status changes (`count_transition`), once the transaction
+- confirms, cancellations and expiries: in `services.transition.change_status`,
+  the one place a booking's status changes (`count_transition`), once the transaction
   commits, so a rolled-back transition is never counted and a transition that
   two racing requests ask for is counted once;
 - extensions: in `services.extend_booking` (`count_extension`), on commit too;
-- the sweep: around the sweep service (`observe_sweep`), which also marks the
+- the sweep: around the sweep service (`sweep_run`), which also marks the
   expiries it makes as `trigger="sweep"`;
 - reconcile: `record_reconcile` at the end of a reconcile run.
 
@@ -19,9 +19,8 @@ how (`multiprocess_mode`).
 """
 
 import contextvars
-import functools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from django.db import transaction
@@ -159,18 +158,6 @@ def sweep_run() -> Iterator[SweepRun]:
         _trigger.reset(token)
         if not run.skipped:
             sweep_duration.observe(time.perf_counter() - started)
-
-
-def observe_sweep(function: Callable) -> Callable:
-    """`sweep_run` as a decorator, for a sweep function that does not need to
-    report a skip."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with sweep_run():
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 def record_reconcile(drift_rows: Mapping[str, int]) -> None:

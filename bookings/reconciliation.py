@@ -23,9 +23,8 @@ from django.utils import timezone
 
 from bookings import metrics
 from bookings.models import BookingStatus, ReconciliationRun, RunOutcome
-from flights import services as seats
+from bookings.services.inventory import lock_rows
 from flights.models import FlightInventory
-from hotels import services as rooms
 from hotels.models import RoomNight
 
 logger = logging.getLogger(__name__)
@@ -174,15 +173,15 @@ def reconcile(*, fix: bool = False) -> Reconciliation:
 def repair(result: Reconciliation) -> None:
     """Set each drifting row's counters to the bookings' sums, under the row
     locks, cabins before room nights, each in primary-key order."""
-    for kind, model, lock, find in (
-        (CABIN, FlightInventory, seats.lock_cabins_by_id, _cabin_drift),
-        (ROOM_NIGHT, RoomNight, rooms.lock_nights_by_id, _night_drift),
+    for kind, model, find in (
+        (CABIN, FlightInventory, _cabin_drift),
+        (ROOM_NIGHT, RoomNight, _night_drift),
     ):
         ids = sorted(d.pk for d in result.drift if d.kind == kind)
         for start in range(0, len(ids), REPAIR_CHUNK):
             chunk = ids[start : start + REPAIR_CHUNK]
             with transaction.atomic():
-                lock(chunk)  # the services' own lock, so the order is theirs
+                lock_rows(model, chunk)  # the services' own lock, so the order is theirs
                 still = {d.pk: d for d in find(ids=chunk)}
                 for drift in (d for d in result.drift if d.pk in chunk and d.kind == kind):
                     now = still.get(drift.pk)

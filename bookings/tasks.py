@@ -1,5 +1,5 @@
 """Background work of the bookings app, run by the Celery worker on beat's
-schedule (the PeriodicTasks of migration 0003). Thin: each task calls the
+schedule (the PeriodicTasks of migration 0005). Thin: each task calls the
 service the management command of the same name calls.
 
 A task that follows a write is enqueued with `task.delay_on_commit(...)`, so

@@ -1,6 +1,5 @@
 """Reads of flights: search and lookups, with their cabins in one extra query."""
 
-from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import (
@@ -14,7 +13,6 @@ from django.db.models import (
     When,
 )
 
-from config import sql
 from flights.models import CabinClass, Flight, FlightInventory
 
 # Cabins are shown from the back of the plane to the front.
@@ -60,20 +58,3 @@ def search_flights(
 
 def get_flight(*, flight_id: int) -> Flight | None:
     return _with_cabins(Flight.objects.filter(pk=flight_id)).first()
-
-
-def cabins_by_class(cabins: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
-    """The inventory rows of `(flight_id, cabin_class)` pairs as committed now,
-    unlocked, in one query; pairs that do not exist are missing. Every hold
-    runs it: a hand-written query (config/sql.py)."""
-    pairs = set(cabins)
-    if not pairs:
-        return {}
-    condition = " OR ".join(["(flight_id = %s AND cabin_class = %s)"] * len(pairs))
-    rows = sql.load(
-        FlightInventory,
-        f"FROM flights_flightinventory AS cabin WHERE {condition}",
-        [value for pair in pairs for value in pair],
-        alias="cabin",
-    )
-    return {(row.flight_id, row.cabin_class): row for row in rows}

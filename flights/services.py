@@ -1,6 +1,6 @@
 """Every write to flights and their seat counters."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
@@ -8,48 +8,8 @@ from typing import TypedDict
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 
-from config.counters import move_units
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from flights.models import Flight, FlightInventory
-
-# --- Seat counters, for the bookings app ---------------------------------------------
-#
-# Callers run inside transaction.atomic(). Rows are locked in one global order
-# (FlightInventory before RoomNight, each by primary key) so that two
-# transactions that need the same rows never deadlock.
-
-SEAT_STATES = ("available", "held", "booked")
-
-
-def lock_cabins_by_id(ids: Iterable[int]) -> dict[int, int]:
-    """Lock inventory rows by primary key, in that order; returns each locked
-    row's available seats. FOR NO KEY UPDATE: the counters are not a key, so
-    the lock does not conflict with the key-share locks that inserting a
-    booking item (its foreign key) takes on the row."""
-    return dict(
-        FlightInventory.objects.select_for_update(no_key=True)
-        .filter(pk__in=set(ids))
-        .order_by("pk")
-        .values_list("pk", "available_seats")
-    )
-
-
-def move_seats(
-    seats_by_row: Mapping[int, int], *, source: str, target: str, only_if_available: bool = False
-) -> set[int]:
-    """Lock the rows (primary-key order) and move seats between two of their
-    counters (`available`, `held`, `booked`) in one statement; returns the rows
-    moved. With `only_if_available`, a row short of seats in `source` is not
-    moved (config/counters.py)."""
-    assert source in SEAT_STATES and target in SEAT_STATES and source != target
-    return move_units(
-        FlightInventory,
-        seats_by_row,
-        source=f"{source}_seats",
-        target=f"{target}_seats",
-        only_if_available=only_if_available,
-    )
-
 
 # --- Flights and their cabins, for staff -----------------------------------------------
 

@@ -1,6 +1,6 @@
 """Every write to hotels and their room counters."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypedDict
@@ -8,46 +8,8 @@ from typing import TypedDict
 from django.db import transaction
 from django.db.models import F, Value
 
-from config.counters import move_units
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels.models import Hotel, RoomNight, RoomType
-
-# --- Room counters, for the bookings app ---------------------------------------------
-#
-# Callers run inside transaction.atomic(), after locking any flight rows they
-# need (FlightInventory before RoomNight, each by primary key: one global order,
-# so no two transactions deadlock).
-
-ROOM_STATES = ("available", "held", "booked")
-
-
-def lock_nights_by_id(ids: Iterable[int]) -> dict[int, int]:
-    """Lock room nights by primary key, in that order; returns each locked
-    night's available rooms (FOR NO KEY UPDATE, as for flight cabins)."""
-    return dict(
-        RoomNight.objects.select_for_update(no_key=True)
-        .filter(pk__in=set(ids))
-        .order_by("pk")
-        .values_list("pk", "available_rooms")
-    )
-
-
-def move_rooms(
-    rooms_by_night: Mapping[int, int], *, source: str, target: str, only_if_available: bool = False
-) -> set[int]:
-    """Lock the nights (primary-key order) and move rooms between two of their
-    counters in one statement; returns the nights moved. With
-    `only_if_available`, a night short of rooms in `source` is not moved
-    (config/counters.py)."""
-    assert source in ROOM_STATES and target in ROOM_STATES and source != target
-    return move_units(
-        RoomNight,
-        rooms_by_night,
-        source=f"{source}_rooms",
-        target=f"{target}_rooms",
-        only_if_available=only_if_available,
-    )
-
 
 # --- Hotels, room types and what is on sale, for staff ---------------------------------
 

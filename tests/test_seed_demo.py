@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
+from bookings.services.inventory import move
 from flights.models import Flight, FlightInventory
-from flights.services import move_seats
 from hotels.models import Hotel, RoomNight, RoomType
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_seed_prints_working_logins():
 def test_seed_twice_changes_nothing():
     seed()
     cabin = FlightInventory.objects.first()
-    move_seats({cabin.pk: 2}, source="available", target="held")
+    move(FlightInventory, {cabin.pk: 2}, source="available", target="held")
     before = counts()
     snapshot = list(FlightInventory.objects.order_by("pk").values())
     output = seed()

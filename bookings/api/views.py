@@ -79,7 +79,6 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 items=serializer.validated_data["items"],
                 idempotency_key=key,
                 fingerprint=BookingCreateSerializer.fingerprint(request.data) if key else "",
-                answer=_answer,
             )
             outcome.replayed(result.replayed)
         if result.replayed:
@@ -92,7 +91,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Response(
                 body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"}
             )
-        body = result.booking.idempotent_response or _answer(result.booking, result.items)
+        body = BookingSerializer(result.booking, context={"items": result.items}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer, 409: error(409)})
@@ -106,32 +105,25 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             payment_reference=serializer.validated_data["payment_reference"],
             actor=request.user,
         )
-        return _transitioned(booking, changed)
+        return _transitioned(changed)
 
     @extend_schema(request=None, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, reference=None):
         booking = self.get_object()
-        return _transitioned(booking, services.cancel_booking(booking=booking, actor=request.user))
+        return _transitioned(services.cancel_booking(booking=booking, actor=request.user))
 
     @extend_schema(request=None, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])
     def extend(self, request, reference=None):
         booking = self._owned_object()
-        return _transitioned(booking, services.extend_booking(booking=booking, actor=request.user))
+        return _transitioned(services.extend_booking(booking=booking, actor=request.user))
 
 
-def _answer(booking: Booking, items: list) -> dict:
-    """A new booking, built from what was just written: no read back."""
-    return BookingSerializer(booking, context={"items": items}).data
-
-
-def _transitioned(read: Booking, changed: Booking) -> Response:
+def _transitioned(booking: Booking) -> Response:
     """The booking after a transition, with the items read before it (a
-    transition never changes them): no second read of the items."""
-    return Response(
-        BookingSerializer(changed, context={"items": selectors.booking_items(read)}).data
-    )
+    transition never changes them)."""
+    return Response(BookingSerializer(booking).data)
 
 
 def _idempotency_key(request) -> str | None:

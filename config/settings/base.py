@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "flights",
     "hotels",
     "bookings",
+    "events",
 ]
 
 MIDDLEWARE = [

@@ -297,7 +297,7 @@ def test_every_transition_leaves_a_history_row_with_its_actor(customer_client, s
 
 def test_query_count_of_a_cancel(customer_client, cabin, django_assert_max_num_queries):
     reference = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = customer_client.post(booking_url(reference, "cancel"))
     assert response.status_code == 200
     assert response.json()["items"][0]["flight_id"] == cabin.flight_id

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from bookings import services
+from bookings.exceptions import ExtensionLimit, HoldExpired
 from bookings.models import Actor, Booking, BookingStatus
 from flights.models import FlightInventory
 from hotels.models import RoomNight
@@ -199,7 +200,7 @@ def test_an_expiry_found_by_a_customers_request_is_recorded_as_the_system(custom
             services.extend_booking(booking=booking, actor=customer)
         else:
             services.cancel_booking(booking=booking, actor=customer)
-    except services.HoldExpired:
+    except HoldExpired:
         assert action != "cancel"
     change = booking.history.last()
     assert (change.to_status, change.actor_kind) == ("expired", Actor.SYSTEM)
@@ -217,6 +218,6 @@ def test_extend_counts_extensions(settings, customer, cabin):
     for count in (1, 2, 3):
         booking = services.extend_booking(booking=booking, actor=customer)
         assert booking.extension_count == count
-    with pytest.raises(services.ExtensionLimit):
+    with pytest.raises(ExtensionLimit):
         services.extend_booking(booking=booking, actor=customer)
     assert FlightInventory.objects.get(pk=cabin.pk).held_seats == 1

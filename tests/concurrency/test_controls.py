@@ -1,17 +1,16 @@
 """Controls: the same races with the row locking taken away, to show that the
 race really happens and that these tests see it when it does. Each racer is
 its own customer, so the per-customer locks (Redis and the customer's row)
-never serialize them; only the inventory row lock did. `move_seats` (which
-locks the rows and moves the seats if they are still there, in one statement)
-is replaced by a read without FOR UPDATE, a barrier, so every racer has read
-the counters before any of them writes, and a write that trusts that read."""
+never serialize them; only the inventory row lock did. The hold's
+`inventory.lock_cabins` (which locks the cabins before the hold decides on
+their figures) is replaced by a read without FOR UPDATE and a barrier, so every
+racer has read the counters before any of them writes."""
 
 import threading
 
 import pytest
-from django.db.models import F
 
-from flights import services as seats
+from bookings.services import inventory
 from flights.models import FlightInventory
 from tests.booking_requests import flight_item
 from tests.concurrency.race import BARRIER_TIMEOUT, record_figures, run_race
@@ -23,35 +22,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 
 def read_without_locking(barrier):
-    """A plain read of the rows' counters (no FOR UPDATE), then wait until
-    every racer has read too."""
+    """`lock_cabins` without the lock: a plain read of the cabins, then wait
+    until every racer has read too."""
 
-    def read(ids):
-        rows = {row.pk: row for row in FlightInventory.objects.filter(pk__in=set(ids))}
+    def lock_cabins(pairs):
+        wanted = set(pairs)
+        rows = {
+            (row.flight_id, row.cabin_class): row
+            for row in FlightInventory.objects.select_related("flight")
+            if (row.flight_id, row.cabin_class) in wanted
+        }
         barrier.wait(BARRIER_TIMEOUT)
         return rows
 
-    return read
-
-
-def move_after_unlocked_check(barrier):
-    """`move_seats` that checks the seats on an unlocked read and then moves
-    them with F() expressions, whatever happened in between."""
-    read = read_without_locking(barrier)
-
-    def move_seats(seats_by_row, *, source, target, only_if_available=False):
-        rows = read(seats_by_row)
-        assert all(getattr(rows[pk], f"{source}_seats") >= n for pk, n in seats_by_row.items())
-        for pk, n in seats_by_row.items():
-            FlightInventory.objects.filter(pk=pk).update(
-                **{
-                    f"{source}_seats": F(f"{source}_seats") - n,
-                    f"{target}_seats": F(f"{target}_seats") + n,
-                }
-            )
-        return set(seats_by_row)
-
-    return move_seats
+    return lock_cabins
 
 
 def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_customers, monkeypatch):
@@ -61,7 +45,7 @@ def test_control_without_row_locks_the_last_seat_is_sold_many_times(make_custome
     racers = 10
     cabin = FlightInventoryFactory(total_seats=1)
     customers = make_customers(racers)
-    monkeypatch.setattr(seats, "move_seats", move_after_unlocked_check(threading.Barrier(racers)))
+    monkeypatch.setattr(inventory, "lock_cabins", read_without_locking(threading.Barrier(racers)))
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 
@@ -82,20 +66,24 @@ def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeyp
     cabin = FlightInventoryFactory(total_seats=10)
     customers = make_customers(racers)
     read = read_without_locking(threading.Barrier(racers))
+    seen = {}
 
-    def move_seats(seats_by_row, *, source, target, only_if_available=False):
-        rows = read(seats_by_row)
-        for pk, n in seats_by_row.items():
-            row = rows[pk]
-            FlightInventory.objects.filter(pk=pk).update(
+    def remember(pairs):
+        seen.update({row.pk: row for row in read(pairs).values()})
+        return {(row.flight_id, row.cabin_class): row for row in seen.values()}
+
+    def move_as_read(model, units_by_row, *, source, target):
+        for pk, n in units_by_row.items():
+            row = seen[pk]
+            model.objects.filter(pk=pk).update(
                 **{
                     f"{source}_seats": getattr(row, f"{source}_seats") - n,
                     f"{target}_seats": getattr(row, f"{target}_seats") + n,
                 }
             )
-        return set(seats_by_row)
 
-    monkeypatch.setattr(seats, "move_seats", move_seats)
+    monkeypatch.setattr(inventory, "lock_cabins", remember)
+    monkeypatch.setattr(inventory, "move", move_as_read)
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 
@@ -118,16 +106,20 @@ def test_control_locking_in_request_order_deadlocks(make_customers, monkeypatch)
     (_, first), (_, second) = make_customers(2)
     barrier = threading.Barrier(2)
 
-    move_seats = seats.move_seats
-
-    def lock_in_request_order_then_move(seats_by_row, **kwargs):
-        for i, pk in enumerate(seats_by_row):  # the hold's demand, in the order of its items
+    def lock_in_request_order(pairs):
+        rows = {}
+        for i, (flight_id, cabin_class) in enumerate(pairs):  # the order of the items
             if i == 1:
                 barrier.wait(BARRIER_TIMEOUT)  # both hold their first row now
-            FlightInventory.objects.select_for_update(no_key=True).get(pk=pk)
-        return move_seats(seats_by_row, **kwargs)
+            row = (
+                FlightInventory.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("flight")
+                .get(flight_id=flight_id, cabin_class=cabin_class)
+            )
+            rows[(flight_id, cabin_class)] = row
+        return rows
 
-    monkeypatch.setattr(seats, "move_seats", lock_in_request_order_then_move)
+    monkeypatch.setattr(inventory, "lock_cabins", lock_in_request_order)
 
     race = run_race(
         [

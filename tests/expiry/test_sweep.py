@@ -9,7 +9,9 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from bookings import services, tasks
+from bookings.exceptions import HoldExpired
 from bookings.models import Actor, Booking, BookingStatusChange, RunOutcome, SweepRun
+from bookings.services import expire, inventory
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import locks
@@ -175,7 +177,7 @@ def test_parallel_sweeps_in_threads_expire_each_booking_once(
                 counts.append(services.expire_overdue_holds())
             else:
                 counts.append(
-                    services._sweep(locks.Locks(degraded=True), batch_size=7, now=timezone.now())
+                    expire.sweep(locks.Locks(degraded=True), batch_size=7, now=timezone.now())
                 )
         except BaseException as exc:
             errors.append(exc)
@@ -203,18 +205,18 @@ def test_crash_mid_sweep_leaves_each_booking_fully_expired_or_untouched(
 ):
     settings.EXPIRY_BATCH_SIZE = 5
     bookings = overdue_holds(15, cabin, room_type)
-    release = services._move_units_of
+    release = inventory.move_units_of
     calls = []
 
-    def crash_in_second_batch(booking_ids, *, source, target):
-        calls.append(booking_ids)
+    def crash_in_second_batch(bookings, *, source, target):
+        calls.append([booking.pk for booking in bookings])
         if len(calls) == 2:
             # part of the counters moved, then the crash
-            release(booking_ids[:2], source=source, target=target)
+            release(bookings[:2], source=source, target=target)
             raise RuntimeError("worker lost mid-batch")
-        release(booking_ids, source=source, target=target)
+        release(bookings, source=source, target=target)
 
-    monkeypatch.setattr(services, "_move_units_of", crash_in_second_batch)
+    monkeypatch.setattr(inventory, "move_units_of", crash_in_second_batch)
     with pytest.raises(RuntimeError, match="worker lost"):
         services.expire_overdue_holds()
 
@@ -228,7 +230,7 @@ def test_crash_mid_sweep_leaves_each_booking_fully_expired_or_untouched(
     assert (run.outcome, run.expired, run.batches) == (RunOutcome.FAILED, 5, 1)
     assert "worker lost" in run.error
 
-    monkeypatch.setattr(services, "_move_units_of", release)
+    monkeypatch.setattr(inventory, "move_units_of", release)
     assert services.expire_overdue_holds() == 10  # the next run does the rest
     assert _expired_history_per_booking() == {b.pk: 1 for b in bookings}
     assert held_seats(cabin) == 0
@@ -257,7 +259,7 @@ def test_sweep_racing_confirms_ends_each_booking_confirmed_or_expired(cabin, roo
     def sweep():
         try:
             barrier.wait(30)
-            swept.append(services._sweep(locks.Locks(), batch_size=3, now=later))
+            swept.append(expire.sweep(locks.Locks(), batch_size=3, now=later))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -272,7 +274,7 @@ def test_sweep_racing_confirms_ends_each_booking_confirmed_or_expired(cabin, roo
                         booking=booking, payment_reference=f"pay-{booking.pk}", actor=None
                     )
                     confirmed.add(booking.pk)
-                except services.HoldExpired:
+                except HoldExpired:
                     refused.add(booking.pk)
         except BaseException as exc:
             errors.append(exc)

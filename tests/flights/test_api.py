@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from bookings.services.inventory import move
 from flights.models import Flight, FlightInventory
-from flights.services import move_seats
 from tests.api_errors import assert_error, assert_validation_error
 from tests.factories import FlightFactory, FlightInventoryFactory
 
@@ -92,8 +92,8 @@ def test_customers_do_not_see_held_and_booked_seats(customer_client):
 def test_staff_see_held_and_booked_seats(staff_client):
     flight = flight_with_cabins()
     cabin = flight.cabins.get()
-    move_seats({cabin.pk: 3}, source="available", target="held")
-    move_seats({cabin.pk: 1}, source="held", target="booked")
+    move(FlightInventory, {cabin.pk: 3}, source="available", target="held")
+    move(FlightInventory, {cabin.pk: 1}, source="held", target="booked")
     for response in (staff_client.get(LIST), staff_client.get(detail_url(flight))):
         body = response.json()
         cabin = (body["results"][0] if "results" in body else body)["cabins"][0]
@@ -137,7 +137,7 @@ def test_filter_by_seats_in_a_cabin(api_client):
     roomy = flight_with_cabins(cabins=[("economy", 5), ("business", 4)])
     tight = flight_with_cabins(cabins=[("economy", 2), ("business", 9)])
     cabin = roomy.cabins.get(cabin_class="business")
-    move_seats({cabin.pk: 2}, source="available", target="held")  # business: 2 left
+    move(FlightInventory, {cabin.pk: 2}, source="available", target="held")  # business: 2 left
     assert ids(api_client.get(LIST, {"cabin_class": "economy", "seats": 3})) == [roomy.pk]
     assert ids(api_client.get(LIST, {"cabin_class": "business", "seats": 3})) == [tight.pk]
     assert ids(api_client.get(LIST, {"cabin_class": "business", "seats": 10})) == []
@@ -408,8 +408,8 @@ def committed_cabin():
     """An economy cabin of 10 seats: 3 held, 2 booked, 5 available."""
     flight = flight_with_cabins(cabins=[("economy", 10), ("business", 4)])
     cabin = flight.cabins.get(cabin_class="economy")
-    move_seats({cabin.pk: 5}, source="available", target="held")
-    move_seats({cabin.pk: 2}, source="held", target="booked")
+    move(FlightInventory, {cabin.pk: 5}, source="available", target="held")
+    move(FlightInventory, {cabin.pk: 2}, source="held", target="booked")
     cabin.refresh_from_db()
     return cabin
 

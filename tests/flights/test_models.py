@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from bookings.services.inventory import move
 from flights.models import Flight, FlightInventory
-from flights.services import move_seats
 from tests.factories import FlightFactory, FlightInventoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_an_update_that_breaks_the_sum_is_refused():
 def test_moving_more_seats_than_available_is_refused():
     cabin = FlightInventoryFactory(total_seats=2)
     with pytest.raises(IntegrityError), transaction.atomic():
-        move_seats({cabin.pk: 3}, source="available", target="held")
+        move(FlightInventory, {cabin.pk: 3}, source="available", target="held")
     cabin.refresh_from_db()
     assert (cabin.available_seats, cabin.held_seats) == (2, 0)
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from bookings.services.inventory import move
 from hotels.models import Hotel, RoomNight, RoomType
-from hotels.services import move_rooms
 from tests.api_errors import assert_error, assert_validation_error
 from tests.factories import HotelFactory, RoomNightFactory, RoomTypeFactory, put_nights_on_sale
 
@@ -46,7 +46,7 @@ def room_types_of(body) -> dict[str, dict]:
 
 
 def hold(night, rooms):
-    move_rooms({night.pk: rooms}, source="available", target="held")
+    move(RoomNight, {night.pk: rooms}, source="available", target="held")
 
 
 # --- Search ----------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_staff_see_each_night_of_the_stay(staff_client, customer_client):
     room_type = RoomTypeFactory()
     nights = put_nights_on_sale(room_type, D, 2, rooms=5, price="80.00")
     hold(nights[0], 2)
-    move_rooms({nights[0].pk: 1}, source="held", target="booked")
+    move(RoomNight, {nights[0].pk: 1}, source="held", target="booked")
     body = staff_client.get(detail_url(room_type.hotel), STAY).json()
     assert body["room_types"][0]["nights"] == [
         {
@@ -405,7 +405,7 @@ def test_setting_a_range_updates_existing_nights_and_keeps_their_commitments(sta
     room_type = RoomTypeFactory()
     existing = put_nights_on_sale(room_type, D, 3, rooms=5, price="80.00")
     hold(existing[1], 4)
-    move_rooms({existing[1].pk: 1}, source="held", target="booked")
+    move(RoomNight, {existing[1].pk: 1}, source="held", target="booked")
     body = availability(start="2030-06-02", end="2030-06-05", total_rooms=8, price="90.00")
     response = staff_client.put(availability_url(room_type), body, format="json")
     assert response.status_code == 200

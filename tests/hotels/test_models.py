@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from bookings.services.inventory import move
 from hotels.models import RoomNight
-from hotels.services import move_rooms
 from tests.factories import RoomNightFactory, RoomTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_an_update_that_breaks_the_sum_is_refused():
 def test_moving_more_rooms_than_available_is_refused():
     night = RoomNightFactory(total_rooms=1)
     with pytest.raises(IntegrityError), transaction.atomic():
-        move_rooms({night.pk: 2}, source="available", target="held")
+        move(RoomNight, {night.pk: 2}, source="available", target="held")
     night.refresh_from_db()
     assert (night.available_rooms, night.held_rooms) == (1, 0)
 

@@ -1,0 +1,109 @@
+"""The inventory a booking takes: flight cabins (seats) and room nights
+(rooms), locked and moved the same way.
+
+Rows are locked in one global order, the same everywhere, so no two
+transactions wait on each other crosswise:
+
+    customer (auth_user) → bookings → FlightInventory → RoomNight (each by pk)
+
+Locks are FOR NO KEY UPDATE: the counters are no key, so inserting a booking
+item that refers to a row (a key-share lock) is not blocked by them.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from functools import reduce
+from operator import or_
+
+from django.db.models import Model, Q
+
+from bookings.models import Booking
+from bookings.services import statements
+from bookings.services.requests import HotelRequest
+from flights.models import FlightInventory
+from hotels.models import RoomNight
+
+STATES = ("available", "held", "booked")
+UNIT = {FlightInventory: "seats", RoomNight: "rooms"}
+
+
+def lock_cabins(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], FlightInventory]:
+    """The cabins of `(flight_id, cabin_class)` pairs, locked in primary-key
+    order, with their flights (not locked); pairs that do not exist are missing."""
+    wanted = [Q(flight_id=flight_id, cabin_class=cabin) for flight_id, cabin in set(pairs)]
+    if not wanted:
+        return {}
+    rows = (
+        FlightInventory.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("flight")
+        .filter(reduce(or_, wanted))
+        .order_by("pk")
+    )
+    return {(row.flight_id, row.cabin_class): row for row in rows}
+
+
+def lock_nights(stays: Sequence[HotelRequest]) -> dict[tuple[int, date], RoomNight]:
+    """The room nights of the stays, locked in primary-key order; nights not
+    on sale have no row and are missing."""
+    wanted = [
+        Q(room_type_id=stay.room_type_id, date__gte=stay.check_in, date__lt=stay.check_out)
+        for stay in stays
+    ]
+    if not wanted:
+        return {}
+    rows = RoomNight.objects.select_for_update(no_key=True).filter(reduce(or_, wanted))
+    return {(row.room_type_id, row.date): row for row in rows.order_by("pk")}
+
+
+def lock_rows(model: type[Model], pks: Iterable[int]) -> None:
+    """Lock rows of `model` by primary key, in that order."""
+    list(
+        model.objects.select_for_update(no_key=True)
+        .filter(pk__in=set(pks))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def move(model: type[Model], units_by_row: Mapping[int, int], *, source: str, target: str) -> None:
+    """Move units of rows of `model` between two of their counters
+    (`available`, `held`, `booked`); the caller runs inside transaction.atomic()."""
+    assert source in STATES and target in STATES and source != target
+    if units_by_row:
+        unit = UNIT[model]
+        statements.move_counters(
+            model, units_by_row, source=f"{source}_{unit}", target=f"{target}_{unit}"
+        )
+
+
+def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> None:
+    """Move every unit of these bookings' items: cabins first, then nights."""
+    seats: Counter[int] = Counter()
+    stays = []
+    for booking in bookings:
+        for item in booking.flight_items.all():
+            seats[item.inventory_id] += item.seats
+        stays += booking.hotel_items.all()
+    move(FlightInventory, seats, source=source, target=target)
+    move(RoomNight, _rooms_by_night(stays), source=source, target=target)
+
+
+def _rooms_by_night(stays) -> Counter[int]:
+    """The rooms of hotel items per room night, from one query."""
+    rooms: Counter[int] = Counter()
+    if not stays:
+        return rooms
+    by_room_type = defaultdict(list)
+    for stay in stays:
+        by_room_type[stay.room_type_id].append(stay)
+    nights = RoomNight.objects.filter(
+        room_type_id__in=by_room_type,
+        date__gte=min(stay.check_in for stay in stays),
+        date__lt=max(stay.check_out for stay in stays),
+    ).values_list("pk", "room_type_id", "date")
+    for pk, room_type_id, night in nights:
+        for stay in by_room_type[room_type_id]:
+            if stay.check_in <= night < stay.check_out:
+                rooms[pk] += stay.rooms
+    return rooms

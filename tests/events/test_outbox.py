@@ -1,0 +1,115 @@
+"""The outbox: every transition writes its event in its own transaction, a
+transition that rolls back writes none, and the relay hands each event over
+once it committed (enqueued on commit, caught up by beat)."""
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from bookings import services
+from bookings.models import Booking
+from bookings.services import inventory
+from events.models import Event
+from events.services import relay_pending
+from events.tasks import relay_events
+from tests.booking_requests import flight_item, hold_through_api
+from tests.factories import FlightInventoryFactory
+from tests.holds import hold_through_services, make_overdue
+
+pytestmark = pytest.mark.django_db
+
+
+def events_of(booking: Booking) -> list[Event]:
+    return [
+        e
+        for e in Event.objects.order_by("id")
+        if e.data["booking"]["reference"] == booking.reference
+    ]
+
+
+def test_a_hold_writes_booking_held_with_the_booking_as_its_owner_reads_it(customer_client, cabin):
+    response = hold_through_api(customer_client, flight_item(cabin, 2))
+    assert response.status_code == 201
+    (event,) = Event.objects.all()
+    assert event.type == "booking.held"
+    assert event.id.startswith("evt_")
+    assert event.data == {"booking": response.json()}
+
+
+@pytest.mark.parametrize(
+    "transition, expected",
+    [
+        (lambda b: services.cancel_booking(booking=b, actor=b.customer), "booking.released"),
+        (
+            lambda b: services.confirm_booking(booking=b, payment_reference="p", actor=b.customer),
+            "booking.confirmed",
+        ),
+    ],
+)
+def test_each_committed_transition_writes_exactly_one_event(customer, cabin, transition, expected):
+    booking = hold_through_services(customer, cabin, seats=2)
+    transition(booking)
+    transition(booking)  # again: nothing changes, no second event
+    assert [e.type for e in events_of(booking)] == ["booking.held", expected]
+    assert events_of(booking)[-1].data["booking"]["status"] == expected.split(".")[1]
+
+
+def test_a_cancel_of_a_confirmed_booking_writes_booking_cancelled(customer, cabin):
+    booking = hold_through_services(customer, cabin)
+    services.confirm_booking(booking=booking, payment_reference="p", actor=customer)
+    services.cancel_booking(booking=booking, actor=customer)
+    assert [e.type for e in events_of(booking)][-1] == "booking.cancelled"
+
+
+def test_expiry_writes_booking_expired_once_per_booking(customer, cabin):
+    bookings = [hold_through_services(customer, cabin) for _ in range(3)]
+    make_overdue(*bookings)
+    assert services.expire_overdue_holds() == 3
+    assert services.expire_overdue_holds() == 0
+    for booking in bookings:
+        assert [e.type for e in events_of(booking)] == ["booking.held", "booking.expired"]
+
+
+def test_a_transition_that_fails_after_its_writes_leaves_no_event(customer, cabin, monkeypatch):
+    booking = hold_through_services(customer, cabin, seats=2)
+
+    def fail_after_the_status_and_event_were_written(*args, **kwargs):
+        assert Event.objects.filter(type="booking.released").count() == 1  # written...
+        raise RuntimeError("crash before the units moved")
+
+    monkeypatch.setattr(inventory, "move_units_of", fail_after_the_status_and_event_were_written)
+    with pytest.raises(RuntimeError, match="crash"):
+        services.cancel_booking(booking=booking, actor=customer)
+
+    assert [e.type for e in events_of(booking)] == ["booking.held"]  # ...and rolled back
+    booking.refresh_from_db()
+    assert booking.status == "held"
+    assert booking.history.count() == 1
+
+
+def test_the_relay_is_enqueued_on_commit_only(
+    customer, cabin, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking = hold_through_services(customer, cabin)
+    assert relay_events.delay in callbacks
+    monkeypatch.setattr(inventory, "move_units_of", lambda *a, **k: 1 / 0)
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ZeroDivisionError):
+        services.cancel_booking(booking=booking, actor=customer)
+    assert callbacks == []
+
+
+def test_the_relay_marks_each_committed_event_relayed_once(customer):
+    cabin = FlightInventoryFactory(total_seats=10)
+    for _ in range(3):
+        hold_through_services(customer, cabin)
+    assert Event.objects.filter(relayed_at__isnull=True).count() == 3
+    assert relay_events() == 3
+    assert relay_events() == 0
+    assert relay_pending() == 0
+    assert not Event.objects.filter(relayed_at__isnull=True).exists()
+
+
+def test_beat_catches_up_on_the_relay_every_minute():
+    task = PeriodicTask.objects.get(task="events.tasks.relay_events")
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (60, "seconds")
