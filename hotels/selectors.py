@@ -108,8 +108,9 @@ def hotel_listings(
 
 def _offers(hotel_ids: list[int], stay: Stay, *, with_nights: bool) -> list[RoomTypeOffer]:
     """The room types of the hotels with the stay's figures, in one aggregate
-    query that joins only the stay's nights (through the (room type, date)
-    index)."""
+    query. The filtered relation puts the stay's dates in the join's
+    condition, so only the stay's nights are read (by index), not every night
+    of each room type."""
     room_types = list(
         RoomType.objects.filter(hotel_id__in=hotel_ids)
         .alias(stay_night=FilteredRelation("nights", condition=stay.night_filter("nights__")))
