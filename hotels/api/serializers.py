@@ -10,8 +10,8 @@ from config.api.fields import (
     StrictDecimalField,
     StrictIntegerField,
 )
-from hotels.models import MAX_ROOMS, Hotel, RoomType
-from hotels.selectors import Stay
+from hotels.models import MAX_ROOMS, RoomType
+from hotels.selectors import RoomTypeOffer, Stay
 from hotels.services import MAX_AVAILABILITY_NIGHTS
 
 CURRENCY_CODE = RegexValidator(r"^[A-Z]{3}\Z", "A currency is an ISO 4217 code: three capitals.")
@@ -34,20 +34,20 @@ class RoomTypeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StayRoomTypeSerializer(RoomTypeSerializer):
+class StayRoomTypeSerializer(serializers.Serializer):
     """A room type; when a stay is asked for, also its availability and price."""
 
+    # Reads a hotels.selectors.RoomTypeOffer.
+    id = serializers.IntegerField(source="room_type.pk", read_only=True)
+    code = serializers.CharField(source="room_type.code", read_only=True)
+    name = serializers.CharField(source="room_type.name", read_only=True)
+    max_guests = serializers.IntegerField(source="room_type.max_guests", read_only=True)
     # Only there with a stay, so optional in the schema (output only: never parsed).
-
     available_rooms = serializers.IntegerField(required=False)
     total_price = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True
     )
     currency = serializers.CharField(required=False, allow_null=True)
-
-    class Meta(RoomTypeSerializer.Meta):
-        fields = [*RoomTypeSerializer.Meta.fields, "available_rooms", "total_price", "currency"]
-        read_only_fields = RoomTypeSerializer.Meta.fields
 
 
 class NightSerializer(serializers.Serializer):
@@ -66,13 +66,9 @@ class StaffStayRoomTypeSerializer(StayRoomTypeSerializer):
 
     nights = serializers.SerializerMethodField()
 
-    class Meta(StayRoomTypeSerializer.Meta):
-        fields = [*StayRoomTypeSerializer.Meta.fields, "nights"]
-        read_only_fields = fields
-
-    def get_nights(self, room_type) -> list[dict]:
+    def get_nights(self, offer: RoomTypeOffer) -> list[dict]:
         stay: Stay = self.context["stay"]
-        on_sale = {night.date: night for night in room_type.stay_nights}
+        on_sale = {night.date: night for night in offer.nights}
         nights = []
         for offset in range(stay.nights):
             day = stay.check_in + timedelta(days=offset)
@@ -91,22 +87,21 @@ class StaffStayRoomTypeSerializer(StayRoomTypeSerializer):
         return NightSerializer(nights, many=True).data
 
 
-class HotelSerializer(serializers.ModelSerializer):
-    # Set by hotels.selectors.with_room_types.
-    room_types = RoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
-
-    class Meta:
-        model = Hotel
-        fields = ["id", "name", "city", "address", "room_types"]
-        read_only_fields = fields
+class HotelSerializer(serializers.Serializer):
+    # Reads a hotels.selectors.HotelListing (a docstring would be the schema's description).
+    id = serializers.IntegerField(source="hotel.pk", read_only=True)
+    name = serializers.CharField(source="hotel.name", read_only=True)
+    city = serializers.CharField(source="hotel.city", read_only=True)
+    address = serializers.CharField(source="hotel.address", read_only=True)
+    room_types = RoomTypeSerializer(many=True, read_only=True)
 
 
 class StayHotelSerializer(HotelSerializer):
-    room_types = StayRoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
+    room_types = StayRoomTypeSerializer(many=True, read_only=True)
 
 
 class StaffStayHotelSerializer(HotelSerializer):
-    room_types = StaffStayRoomTypeSerializer(many=True, read_only=True, source="listed_room_types")
+    room_types = StaffStayRoomTypeSerializer(many=True, read_only=True)
 
 
 def hotel_serializer_class(*, stay: Stay | None, staff: bool) -> type[HotelSerializer]:

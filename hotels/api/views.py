@@ -45,7 +45,7 @@ class HotelListView(GenericAPIView):
         stay = query.stay()
         staff = is_staff_request(request)
         hotels = selectors.search_hotels(city=query.validated_data.get("city"), stay=stay)
-        page = selectors.with_room_types(
+        page = selectors.hotel_listings(
             self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
         )
         serializer = hotel_serializer_class(stay=stay, staff=staff)
@@ -61,8 +61,8 @@ class HotelListView(GenericAPIView):
         body = HotelCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         hotel = services.create_hotel(**body.validated_data)
-        hotel = selectors.get_hotel(hotel_id=hotel.pk)
-        return Response(HotelSerializer(hotel).data, status=status.HTTP_201_CREATED)
+        listing = selectors.get_hotel(hotel_id=hotel.pk)
+        return Response(HotelSerializer(listing).data, status=status.HTTP_201_CREATED)
 
 
 class HotelDetailView(APIView):
@@ -79,11 +79,11 @@ class HotelDetailView(APIView):
         query.is_valid(raise_exception=True)
         stay = query.stay()
         staff = is_staff_request(request)
-        hotel = selectors.get_hotel(hotel_id=hotel_id, stay=stay, with_nights=staff)
-        if hotel is None:
+        listing = selectors.get_hotel(hotel_id=hotel_id, stay=stay, with_nights=staff)
+        if listing is None:
             raise Http404
         serializer = hotel_serializer_class(stay=stay, staff=staff)
-        return Response(serializer(hotel, context={"stay": stay}).data)
+        return Response(serializer(listing, context={"stay": stay}).data)
 
 
 class RoomTypeAvailabilityView(APIView):
