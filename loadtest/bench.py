@@ -4,14 +4,18 @@
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
 
-For each workload: a private production-like stack (loadtest.stack: its own
-PostgreSQL and Redis, gunicorn with the production settings, THROTTLING off),
-the workload's data seeded in bulk, then Locust headless in a separate process
-(loadtest/locustfile.py) for a bounded time on loopback. Afterwards: the
-figures (successful holds per second, hold latency p50/p95/p99, status codes,
-5xx), the invariants over the whole database (loadtest.invariants) and
-`manage.py reconcile_inventory` when the tree has it. A summary is printed
-and written to bench-results/<workload>.json.
+For each workload: a private production-like stack (tests/faults/stack.py,
+the fault tests' harness: its own PostgreSQL and Redis, gunicorn with the
+production settings, THROTTLING off), the workload's data seeded in bulk, then
+Locust headless in a separate process (loadtest/locustfile.py) for a bounded
+time on loopback. Afterwards: the figures (successful holds per second, hold
+latency p50/p95/p99, status codes, 5xx) and the invariants over the whole
+database (tests/faults/checks.py: `reconcile_inventory` and no booking
+half-changed). A summary is printed and written to
+bench-results/<workload>.json.
+
+`side-by-side` is another kind of run: the project against the floor
+(loadtest/side_by_side.py).
 
 The exit status is 1 when a correctness check fails (a 5xx or an unanswered
 request, a broken invariant, a selloff that did not sell exactly its seats or
@@ -36,8 +40,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest import invariants
-from loadtest.stack import ROOT, VENV_BIN, Stack
+from tests.faults.checks import booking_counts, check_stack, count, row
+from tests.faults.stack import ROOT, VENV_BIN, Stack
 
 RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
@@ -333,7 +337,7 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
     were still on sale at the end (in a selloff nothing goes back on sale, so
     a seat available at the end was available all along)."""
     cabin = data["cabin"]
-    total, available, held, booked = invariants.row(
+    total, available, held, booked = row(
         stack.database_url,
         "SELECT total_seats, available_seats, held_seats, booked_seats "
         "FROM flights_flightinventory WHERE id = %s",
@@ -346,7 +350,7 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
     ]
     left_at_end = available
     while_left = len(refusals) if left_at_end > 0 else len(said_enough)
-    confirmed = invariants.count(
+    confirmed = count(
         stack.database_url,
         "SELECT COUNT(*) FROM bookings_booking b JOIN bookings_flightitem i "
         "ON i.booking_id = b.id WHERE i.inventory_id = %s AND b.status = 'confirmed'",
@@ -366,24 +370,6 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
         "refusals_while_seats_left": while_left,
         "oversold": max(0, booked + held - total),
         "ok": booked == total and while_left == 0 and held == 0 and available == 0,
-    }
-
-
-def reconcile(stack: Stack) -> dict:
-    """`manage.py reconcile_inventory` if this tree has it."""
-    command = ROOT / "bookings" / "management" / "commands" / "reconcile_inventory.py"
-    if not command.exists():
-        return {
-            "ran": False,
-            "note": "reconcile_inventory is not in this tree: the SQL check "
-            "(loadtest/invariants.py, counters match bookings) compares the same",
-        }
-    result = stack.manage("reconcile_inventory", check=False, timeout=300)
-    return {
-        "ran": True,
-        "exit_code": result.returncode,
-        "ok": result.returncode == 0,
-        "output": (result.stdout + result.stderr)[-2000:],
     }
 
 
@@ -437,10 +423,9 @@ def run_workload(workload: str, options, template: Path, workdir: Path) -> dict:
             report["cpu_ms_per_successful_hold"] = round(
                 total_cpu * 1000 / report["successful_holds"], 2
             )
-        problems = invariants.check_database(stack.database_url)
+        problems = check_stack(stack)
         report["invariants"] = {"ok": not problems, "problems": problems}
-        report["reconcile_inventory"] = reconcile(stack)
-        report["bookings_by_status"] = invariants.booking_counts(stack.database_url)
+        report["bookings_by_status"] = booking_counts(stack.database_url)
         if workload == "selloff":
             report["selloff"] = selloff_accounting(stack, data, run["records"])
         if workload == "search":
@@ -483,8 +468,6 @@ def checks(report: dict) -> dict[str, bool]:
         "every_request_answered": report.get("no_answer", 0) == 0,
         "invariants": report["invariants"]["ok"],
     }
-    if report["reconcile_inventory"].get("ran"):
-        result["reconcile_inventory"] = report["reconcile_inventory"]["ok"]
     if "selloff" in report:
         result["selloff_sold_exactly_the_seats"] = report["selloff"]["ok"]
         result["selloff_no_refusal_while_seats_left"] = (
@@ -559,11 +542,8 @@ def summary(report: dict) -> str:
             f"{s['refusals']}, while seats were left {s['refusals_while_seats_left']}; "
             f"oversold {s['oversold']}"
         )
-    rec = report["reconcile_inventory"]
     lines.append(
         f"    invariants {'ok' if report['invariants']['ok'] else report['invariants']['problems']}"
-        + "; reconcile_inventory "
-        + (f"exit {rec['exit_code']}" if rec.get("ran") else "not in this tree (SQL check only)")
     )
     lines.append(f"    checks {report['checks']}")
     if report["targets"]:

@@ -38,7 +38,7 @@ class Inventory:
         return cls(cabins=data["cabins"], room_types=data["room_types"])
 
     def items(self, *, max_units: int = 2, max_nights: int = 3) -> list[dict]:
-        """Booking items (API.md) over this inventory, one or more per row,
+        """Booking items (docs/api.md) over this inventory, one or more per row,
         for a load driver to pick from."""
         found = []
         for cabin in self.cabins:
