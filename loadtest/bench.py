@@ -1,6 +1,6 @@
 """`make bench`: the load benchmark (README, "Performance").
 
-    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all] [--duration 30]
+    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side] [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
 
@@ -40,11 +40,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from loadtest import side_by_side
+from loadtest.machine import cpu_probe_ms, load_average
 from tests.faults.checks import booking_counts, check_stack, count, row
 from tests.faults.stack import ROOT, VENV_BIN, Stack
 
 RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
+SIDE_BY_SIDE = "side-by-side"  # not in `all`: it needs wrk and ../shared/perf
 
 DEFAULTS = {
     "duration": 30.0,
@@ -74,23 +77,6 @@ STACK_SETTINGS = {
     "THROTTLING": "off",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def cpu_probe_ms() -> float:
-    """Milliseconds of CPU a fixed piece of Python takes, best of three: how
-    fast this machine's cores are right now. On a shared virtual machine it
-    moves by a third from one hour to the next, and every figure with it."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        sum(i * i for i in range(2_000_000))
-        best = min(best, time.process_time() - started)
-    return round(best * 1000, 1)
-
-
-def load_average() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -573,8 +559,16 @@ def parse(argv: list[str]):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("workload", nargs="?", default="all", choices=[*WORKLOADS, "all"])
-    parser.add_argument("--duration", type=float, default=DEFAULTS["duration"])
+    parser.add_argument(
+        "workload", nargs="?", default="all", choices=[*WORKLOADS, "all", SIDE_BY_SIDE]
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help=f"seconds per workload (default {DEFAULTS['duration']:.0f}; "
+        f"{side_by_side.DEFAULTS['duration']:.0f} per round of side-by-side)",
+    )
     parser.add_argument(
         "--users",
         type=int,
@@ -605,6 +599,21 @@ def parse(argv: list[str]):
         metavar="NAME=VALUE",
         help="an environment setting for the stack (e.g. CONN_MAX_AGE=0)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=side_by_side.DEFAULTS["rounds"], help="side-by-side only"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=side_by_side.DEFAULTS["warmup"],
+        help="side-by-side only: seconds of wrk on each app before the rounds",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=side_by_side.DEFAULTS["connections"],
+        help="side-by-side only: wrk's connections (and threads)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file: <workload><tag>.json")
     return parser.parse_args(argv)
@@ -612,12 +621,18 @@ def parse(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
+    if options.duration is None:
+        options.duration = (
+            side_by_side.DEFAULTS if options.workload == SIDE_BY_SIDE else DEFAULTS
+        )["duration"]
     workloads = list(WORKLOADS) if options.workload == "all" else [options.workload]
     options.output.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="travel-bench-", dir="/tmp"))
     workdir.chmod(0o755)
     failed = False
     try:
+        if options.workload == SIDE_BY_SIDE:
+            return side_by_side.main(options, workdir)
         print(f"load average {load_average()}; making a migrated database ...", flush=True)
         template = Stack.make_template(workdir / "template")
         for workload in workloads:

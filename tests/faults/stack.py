@@ -272,7 +272,7 @@ class Stack:
         """Stop everything this stack started, each part even if another fails."""
         started = time.monotonic()
         with contextlib.suppress(Exception):
-            _terminate_all([self._beat, self._worker, self._web])
+            terminate_all([self._beat, self._worker, self._web])
         self._beat = self._worker = self._web = None
         if self.dir is not None and self.state_file.exists():
             with contextlib.suppress(Exception):
@@ -655,7 +655,7 @@ class Stack:
 
     @staticmethod
     def _terminate(process: subprocess.Popen | None) -> None:
-        _terminate_all([process])
+        terminate_all([process])
 
     def _tail(self, log: str, lines: int = 40) -> str:
         try:
@@ -664,7 +664,7 @@ class Stack:
             return "(no log)"
 
 
-def _terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0) -> None:
+def terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0) -> None:
     """SIGTERM each process group, SIGKILL whatever is left after `grace`
     seconds (all of them together, not one after another)."""
     processes = [p for p in processes if p is not None]
