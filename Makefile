@@ -16,9 +16,11 @@ services-down:  ## stop the local PostgreSQL and Redis
 	scripts/services.sh down
 
 # The load benchmark (README, "Performance"): WORKLOAD=hot|spread|selloff|search|ceiling|all
-# (default all), DURATION seconds per workload, USERS concurrent customers,
+# (default all) or side-by-side (the project against ../shared/perf's floor, with wrk),
+# DURATION seconds per workload (per round for side-by-side), USERS concurrent customers,
 # WEB_WORKERS gunicorn processes, WORKER_CLASS gthread|sync, THREADS per worker,
-# REDIS_LOCKS on|off; BENCH_ARGS passes anything else to loadtest.bench.
+# REDIS_LOCKS on|off, ROUNDS and WARMUP (seconds) for side-by-side; BENCH_ARGS passes
+# anything else to loadtest.bench.
 WORKLOAD ?= all
 bench:  ## load benchmark on a private production-like stack; results in bench-results/
 	scripts/services.sh deps
@@ -27,6 +29,7 @@ bench:  ## load benchmark on a private production-like stack; results in bench-r
 		$(if $(WEB_WORKERS),--web-workers $(WEB_WORKERS)) \
 		$(if $(WORKER_CLASS),--worker-class $(WORKER_CLASS)) \
 		$(if $(THREADS),--threads $(THREADS)) $(if $(REDIS_LOCKS),--redis-locks $(REDIS_LOCKS)) \
+		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(WARMUP),--warmup $(WARMUP)) \
 		$(BENCH_ARGS)
 
 lint:

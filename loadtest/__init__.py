@@ -1,38 +1,15 @@
-"""A production-like stack on private loopback ports, a bounded HTTP load and
-the checks that nothing was oversold or left half-changed. The fault tests
-(tests/faults/) and the load benchmark (`make bench`) are built on it.
+"""The load benchmark, as a user runs it (README, "Performance"):
 
-    from loadtest.invariants import check_database
-    from loadtest.stack import Stack
-    from loadtest.traffic import Traffic
-
-    with Stack(web_workers=2, celery_worker=True) as stack:
-        inventory = stack.seed_inventory(cabins=[5000, 20], room_types=[300])
-        customers = stack.seed_customers(12)
-        with Traffic(stack.base_url, customers, inventory.items(), threads=6,
-                     duration=20) as traffic:
-            traffic.wait_for(lambda: traffic.count() >= 50, timeout=10)
-            stack.stop_redis()
-            ...
-        assert check_database(stack.database_url) == []
-        print(traffic.summary())
-
-- `stack`: its own PostgreSQL and Redis (started by scripts/services.sh in a
-  temp dir), `migrate`, gunicorn with the production settings, optionally a
-  Celery worker and beat; methods to stop, start, restart and kill each part.
-  Everything it started is stopped when the `with` block ends, however it ends.
-- `seed`: test inventory, customers with API tokens and overdue holds, made
-  with bulk ORM calls in a subprocess configured like the stack
-  (`python -m loadtest.seed`).
-- `traffic`: threads acting as customers (hold, confirm, cancel, list) with a
-  fixed duration and request cap; every answer is recorded and judged against
-  the HTTP contract (API.md, Errors).
-- `invariants`: SQL over the stack's database: counters add up, counters match
-  the bookings, no booking half-changed.
-- `bench` and `locustfile`: `make bench`, the load benchmark: a stack per
-  workload (hot, spread, selloff, search), Locust headless in its own process,
-  the figures, the CPU per request and the invariants afterwards
-  (README, "Performance").
-- `tasks`: a stand-in Celery task for the expiry sweep, used only while
-  `bookings.tasks.expire_holds` does not exist.
+- `locustfile.py`: the customers of `make bench`'s workloads (hot, spread,
+  selloff, search, ceiling), run by Locust headless;
+- `bench.py`: `make bench`, the driver: a private production-like stack per
+  workload (the fault tests' harness, tests/faults/stack.py), the seeding,
+  Locust in its own process, the figures, the CPU per request and the
+  invariants afterwards; `make bench WORKLOAD=side-by-side` hands over to
+- `side_by_side.py`: the project against the floor (../shared/perf), both
+  loaded by `wrk` in alternating rounds, and their throughput ratio;
+- `seed.py`: bulk test data for a stack (`python -m loadtest.seed`):
+  inventory, customers with API tokens, overdue holds, a year of inventory;
+- `expiry_bench.py`: `make bench-expiry`, the expiry sweep over 100,000
+  overdue holds.
 """

@@ -1,17 +1,21 @@
 """`make bench`: the load benchmark (README, "Performance").
 
-    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all] [--duration 30]
+    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side] [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
 
-For each workload: a private production-like stack (loadtest.stack: its own
-PostgreSQL and Redis, gunicorn with the production settings, THROTTLING off),
-the workload's data seeded in bulk, then Locust headless in a separate process
-(loadtest/locustfile.py) for a bounded time on loopback. Afterwards: the
-figures (successful holds per second, hold latency p50/p95/p99, status codes,
-5xx), the invariants over the whole database (loadtest.invariants) and
-`manage.py reconcile_inventory` when the tree has it. A summary is printed
-and written to bench-results/<workload>.json.
+For each workload: a private production-like stack (tests/faults/stack.py,
+the fault tests' harness: its own PostgreSQL and Redis, gunicorn with the
+production settings, THROTTLING off), the workload's data seeded in bulk, then
+Locust headless in a separate process (loadtest/locustfile.py) for a bounded
+time on loopback. Afterwards: the figures (successful holds per second, hold
+latency p50/p95/p99, status codes, 5xx) and the invariants over the whole
+database (tests/faults/checks.py: `reconcile_inventory` and no booking
+half-changed). A summary is printed and written to
+bench-results/<workload>.json.
+
+`side-by-side` is another kind of run: the project against the floor
+(loadtest/side_by_side.py).
 
 The exit status is 1 when a correctness check fails (a 5xx or an unanswered
 request, a broken invariant, a selloff that did not sell exactly its seats or
@@ -36,11 +40,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest import invariants
-from loadtest.stack import ROOT, VENV_BIN, Stack
+from loadtest import side_by_side
+from loadtest.machine import cpu_probe_ms, load_average
+from tests.faults.checks import booking_counts, check_stack, count, row
+from tests.faults.stack import ROOT, VENV_BIN, Stack
 
 RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
+SIDE_BY_SIDE = "side-by-side"  # not in `all`: it needs wrk and ../shared/perf
 
 DEFAULTS = {
     "duration": 30.0,
@@ -70,23 +77,6 @@ STACK_SETTINGS = {
     "THROTTLING": "off",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def cpu_probe_ms() -> float:
-    """Milliseconds of CPU a fixed piece of Python takes, best of three: how
-    fast this machine's cores are right now. On a shared virtual machine it
-    moves by a third from one hour to the next, and every figure with it."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        sum(i * i for i in range(2_000_000))
-        best = min(best, time.process_time() - started)
-    return round(best * 1000, 1)
-
-
-def load_average() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -333,7 +323,7 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
     were still on sale at the end (in a selloff nothing goes back on sale, so
     a seat available at the end was available all along)."""
     cabin = data["cabin"]
-    total, available, held, booked = invariants.row(
+    total, available, held, booked = row(
         stack.database_url,
         "SELECT total_seats, available_seats, held_seats, booked_seats "
         "FROM flights_flightinventory WHERE id = %s",
@@ -346,7 +336,7 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
     ]
     left_at_end = available
     while_left = len(refusals) if left_at_end > 0 else len(said_enough)
-    confirmed = invariants.count(
+    confirmed = count(
         stack.database_url,
         "SELECT COUNT(*) FROM bookings_booking b JOIN bookings_flightitem i "
         "ON i.booking_id = b.id WHERE i.inventory_id = %s AND b.status = 'confirmed'",
@@ -366,24 +356,6 @@ def selloff_accounting(stack: Stack, data: dict, records: list) -> dict:
         "refusals_while_seats_left": while_left,
         "oversold": max(0, booked + held - total),
         "ok": booked == total and while_left == 0 and held == 0 and available == 0,
-    }
-
-
-def reconcile(stack: Stack) -> dict:
-    """`manage.py reconcile_inventory` if this tree has it."""
-    command = ROOT / "bookings" / "management" / "commands" / "reconcile_inventory.py"
-    if not command.exists():
-        return {
-            "ran": False,
-            "note": "reconcile_inventory is not in this tree: the SQL check "
-            "(loadtest/invariants.py, counters match bookings) compares the same",
-        }
-    result = stack.manage("reconcile_inventory", check=False, timeout=300)
-    return {
-        "ran": True,
-        "exit_code": result.returncode,
-        "ok": result.returncode == 0,
-        "output": (result.stdout + result.stderr)[-2000:],
     }
 
 
@@ -437,10 +409,9 @@ def run_workload(workload: str, options, template: Path, workdir: Path) -> dict:
             report["cpu_ms_per_successful_hold"] = round(
                 total_cpu * 1000 / report["successful_holds"], 2
             )
-        problems = invariants.check_database(stack.database_url)
+        problems = check_stack(stack)
         report["invariants"] = {"ok": not problems, "problems": problems}
-        report["reconcile_inventory"] = reconcile(stack)
-        report["bookings_by_status"] = invariants.booking_counts(stack.database_url)
+        report["bookings_by_status"] = booking_counts(stack.database_url)
         if workload == "selloff":
             report["selloff"] = selloff_accounting(stack, data, run["records"])
         if workload == "search":
@@ -483,8 +454,6 @@ def checks(report: dict) -> dict[str, bool]:
         "every_request_answered": report.get("no_answer", 0) == 0,
         "invariants": report["invariants"]["ok"],
     }
-    if report["reconcile_inventory"].get("ran"):
-        result["reconcile_inventory"] = report["reconcile_inventory"]["ok"]
     if "selloff" in report:
         result["selloff_sold_exactly_the_seats"] = report["selloff"]["ok"]
         result["selloff_no_refusal_while_seats_left"] = (
@@ -559,11 +528,8 @@ def summary(report: dict) -> str:
             f"{s['refusals']}, while seats were left {s['refusals_while_seats_left']}; "
             f"oversold {s['oversold']}"
         )
-    rec = report["reconcile_inventory"]
     lines.append(
         f"    invariants {'ok' if report['invariants']['ok'] else report['invariants']['problems']}"
-        + "; reconcile_inventory "
-        + (f"exit {rec['exit_code']}" if rec.get("ran") else "not in this tree (SQL check only)")
     )
     lines.append(f"    checks {report['checks']}")
     if report["targets"]:
@@ -593,8 +559,16 @@ def parse(argv: list[str]):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("workload", nargs="?", default="all", choices=[*WORKLOADS, "all"])
-    parser.add_argument("--duration", type=float, default=DEFAULTS["duration"])
+    parser.add_argument(
+        "workload", nargs="?", default="all", choices=[*WORKLOADS, "all", SIDE_BY_SIDE]
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help=f"seconds per workload (default {DEFAULTS['duration']:.0f}; "
+        f"{side_by_side.DEFAULTS['duration']:.0f} per round of side-by-side)",
+    )
     parser.add_argument(
         "--users",
         type=int,
@@ -625,6 +599,21 @@ def parse(argv: list[str]):
         metavar="NAME=VALUE",
         help="an environment setting for the stack (e.g. CONN_MAX_AGE=0)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=side_by_side.DEFAULTS["rounds"], help="side-by-side only"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=side_by_side.DEFAULTS["warmup"],
+        help="side-by-side only: seconds of wrk on each app before the rounds",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=side_by_side.DEFAULTS["connections"],
+        help="side-by-side only: wrk's connections (and threads)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file: <workload><tag>.json")
     return parser.parse_args(argv)
@@ -632,12 +621,18 @@ def parse(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
+    if options.duration is None:
+        options.duration = (
+            side_by_side.DEFAULTS if options.workload == SIDE_BY_SIDE else DEFAULTS
+        )["duration"]
     workloads = list(WORKLOADS) if options.workload == "all" else [options.workload]
     options.output.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="travel-bench-", dir="/tmp"))
     workdir.chmod(0o755)
     failed = False
     try:
+        if options.workload == SIDE_BY_SIDE:
+            return side_by_side.main(options, workdir)
         print(f"load average {load_average()}; making a migrated database ...", flush=True)
         template = Stack.make_template(workdir / "template")
         for workload in workloads:

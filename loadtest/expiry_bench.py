@@ -1,6 +1,6 @@
-"""Benchmark of the expiry sweep (issue 4, Performance). Not a test: it prints figures.
+"""Benchmark of the expiry sweep (`make bench-expiry`). Not a test: it prints figures.
 
-    DATABASE_URL=postgres://travel@127.0.0.1:55432/travel_h4 REDIS_URL=redis://127.0.0.1:56379/8 \\
+    DATABASE_URL=postgres://travel@127.0.0.1:55432/travel REDIS_URL=redis://127.0.0.1:56379/0 \\
         .venv/bin/python -m loadtest.expiry_bench [--holds 100000] [--batch-size 1000] [--threads 4]
 
 It bulk-inserts `--holds` overdue holds (counters consistent with them) on a
@@ -39,6 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from bookings import services  # noqa: E402
 from bookings.models import Booking, BookingStatus  # noqa: E402
+from bookings.reconciliation import find_drift  # noqa: E402
 
 FLIGHT_PREFIX = "ZB"
 USER_PREFIX = "bench-expiry-"
@@ -270,24 +271,12 @@ class HoldLoad:
 
 
 def sweep_in_process(batch_size, sweeping, results) -> None:
-    """The sweep, timing for each batch how long it keeps inventory rows locked:
-    from its counter UPDATEs to its commit, the longest any hold can wait on
-    it for that batch."""
-    windows: list[float] = []
-    release = getattr(services, "_release_inventory", None)
-
-    def timed_release(cursor, booking_ids):
-        started = time.perf_counter()
-        release(cursor, booking_ids)
-        transaction.on_commit(lambda: windows.append(time.perf_counter() - started))
-
-    if release is not None:  # absent in the sweep before issue 4
-        services._release_inventory = timed_release
+    """The sweep in its own process (its own connection), timed."""
     connections.close_all()
     sweeping.set()
     started = time.perf_counter()
     expired = services.expire_overdue_holds(batch_size=batch_size)
-    results.put((expired, time.perf_counter() - started, windows))
+    results.put((expired, time.perf_counter() - started))
 
 
 def percentiles(values: list[float]) -> str:
@@ -332,7 +321,7 @@ def main() -> int:
     sweeper.start()
     sweeping.wait()
     load.phase = "sweep"
-    expired, elapsed, windows = results.get()
+    expired, elapsed = results.get()
     load.phase = "after"
     sweeper.join()
     load.join()
@@ -347,7 +336,6 @@ def main() -> int:
     print(f"expired {expired} holds in {elapsed:.2f} s ({expired / elapsed:,.0f}/s)")
     print(f"hold latency before the sweep: {percentiles(load.latencies['baseline'])}")
     print(f"hold latency during the sweep: {percentiles(load.latencies['sweep'])}")
-    print(f"inventory rows locked by a batch: {percentiles(windows)}")
     print(f"hold errors: {len(load.errors)} {sorted(set(load.errors))[:3]}")
     print(f"overdue holds left: {overdue_left}; inventory rows with drift: {drift}")
     if not args.keep:
@@ -356,10 +344,6 @@ def main() -> int:
 
 
 def _drift() -> int:
-    try:
-        from bookings.reconciliation import find_drift
-    except ImportError:
-        return -1
     return len(find_drift())
 
 

@@ -38,7 +38,7 @@ class Inventory:
         return cls(cabins=data["cabins"], room_types=data["room_types"])
 
     def items(self, *, max_units: int = 2, max_nights: int = 3) -> list[dict]:
-        """Booking items (API.md) over this inventory, one or more per row,
+        """Booking items (docs/api.md) over this inventory, one or more per row,
         for a load driver to pick from."""
         found = []
         for cabin in self.cabins:
@@ -134,7 +134,6 @@ def inventory(
 def make_customers(*, count: int) -> list[dict]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from rest_framework.authtoken.models import Token
 
     user_model = get_user_model()
     tag = secrets.token_hex(3)
@@ -146,11 +145,19 @@ def make_customers(*, count: int) -> list[dict]:
         )
         for i in range(count)
     )
-    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
     return [
-        {"id": user.pk, "username": user.username, "token": token.key}
-        for user, token in zip(users, tokens, strict=True)
+        {"id": user.pk, "username": user.username, "token": token}
+        for user, token in zip(users, api_tokens(users), strict=True)
     ]
+
+
+def api_tokens(users: list) -> list[str]:
+    """One API token per user, as the client sends it (`Authorization: Token
+    ...`): the one place that knows how the API issues tokens."""
+    from rest_framework.authtoken.models import Token
+
+    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
+    return [token.key for token in tokens]
 
 
 def overdue_holds(

@@ -10,6 +10,8 @@
 #                                     STATE: the servers running from .data/)
 #   scripts/services.sh browser       Debian's chromium for the browser tests
 #                                     (as root; otherwise those tests are skipped)
+#   scripts/services.sh wrk           Debian's wrk, the load generator of
+#                                     `make bench WORKLOAD=side-by-side` (as root)
 #
 # The servers keep their data under .data/ in the checkout (ignored by git)
 # and listen on 127.0.0.1 only, on ports the settings' defaults point at, so
@@ -179,9 +181,16 @@ all_local_servers() {
     printf 'postgres %s\nredis %s\n' "$(pg_data_dir)" "$REDIS_PORT"
 }
 
+# --- wrk, for the side-by-side bench (loadtest/side_by_side.py) ---------------
+
+cmd_wrk() {
+    command -v wrk >/dev/null 2>&1 || apt_install wrk
+}
+
 case "${1:-}" in
     deps) cmd_deps ;;
     browser) cmd_browser ;;
+    wrk) cmd_wrk ;;
     up)
         mkdir -p "$DATA"
         STATE="${2:-/dev/null}"
@@ -194,5 +203,5 @@ case "${1:-}" in
         redis_down
         pg_down
         ;;
-    *) die "usage: $0 deps|up|down|browser" ;;
+    *) die "usage: $0 deps|up|down|browser|wrk" ;;
 esac

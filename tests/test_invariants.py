@@ -1,5 +1,5 @@
-"""The invariant checker itself must be able to fail, or every test that
-relies on it proves nothing."""
+"""The tests' invariant check must be able to fail, or every test that relies
+on it proves nothing."""
 
 from datetime import date, timedelta
 
@@ -9,7 +9,7 @@ from bookings import services
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, UserFactory, put_nights_on_sale
-from tests.invariants import assert_inventory_consistent, inventory_drift
+from tests.invariants import assert_inventory_consistent
 
 
 @pytest.fixture
@@ -29,21 +29,13 @@ def booked_inventory(db):
 
 
 def test_consistent_inventory_passes(booked_inventory):
-    assert inventory_drift() == []
     assert_inventory_consistent()
 
 
 def test_a_held_counter_without_its_booking_fails(booked_inventory):
     cabin, _ = booked_inventory
     FlightInventory.objects.filter(pk=cabin.pk).update(held_seats=3, available_seats=7)
-    with pytest.raises(AssertionError, match=r"held is 3 but held bookings' items add up to 2"):
-        assert_inventory_consistent()
-
-
-def test_a_booked_counter_without_a_confirmed_booking_fails(booked_inventory):
-    cabin, _ = booked_inventory
-    FlightInventory.objects.filter(pk=cabin.pk).update(booked_seats=1, available_seats=7)
-    with pytest.raises(AssertionError, match=r"booked is 1 but confirmed bookings'"):
+    with pytest.raises(AssertionError, match=rf"cabin #{cabin.pk} .*: held 3 \(expected 2\)"):
         assert_inventory_consistent()
 
 
@@ -51,13 +43,5 @@ def test_a_room_night_off_by_one_fails(booked_inventory):
     _, room_type = booked_inventory
     night = RoomNight.objects.filter(room_type=room_type, held_rooms=1).first()
     RoomNight.objects.filter(pk=night.pk).update(held_rooms=0, available_rooms=5)
-    with pytest.raises(AssertionError, match=rf"RoomNight #{night.pk} .*held is 0"):
+    with pytest.raises(AssertionError, match=rf"room night #{night.pk} .*held 0 \(expected 1\)"):
         assert_inventory_consistent()
-
-
-def test_a_held_night_without_a_row_fails(booked_inventory):
-    _, room_type = booked_inventory
-    RoomNight.objects.filter(room_type=room_type, held_rooms=1).delete()
-    drift = inventory_drift()
-    assert len(drift) == 2
-    assert all("no RoomNight row" in line for line in drift)

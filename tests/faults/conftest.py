@@ -1,8 +1,7 @@
 """Shared pieces of the fault tests: each test starts its own private stack
-(loadtest.stack), runs the load driver while it injects one fault, then checks
+(tests/faults/stack.py), runs the load driver while it injects one fault, then checks
 the database and the answers. Figures go to artifacts/faults.json."""
 
-import importlib
 import json
 import shutil
 import tempfile
@@ -11,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import invariants
 from loadtest.seed import Inventory
-from loadtest.stack import ROOT, Stack, wait_until
-from loadtest.traffic import Traffic
+from tests.faults import checks
+from tests.faults.stack import ROOT, Stack, wait_until
+from tests.faults.traffic import Traffic
 
 ARTIFACTS = ROOT / "artifacts"
 REPORT = ARTIFACTS / "faults.json"
@@ -99,17 +98,7 @@ def wait_for_recovery(traffic: Traffic, restored: float, *, bound: float) -> flo
     return round(traffic.first_success_after(restored), 3)
 
 
-def sweep_task() -> tuple[str, list[str]]:
-    """The expiry task and the modules the worker must include: the real
-    `bookings.tasks.expire_holds` once it exists, else the stand-in
-    (loadtest.tasks), which calls the same service."""
-    try:
-        tasks = importlib.import_module("bookings.tasks")
-    except ModuleNotFoundError:
-        tasks = None
-    if tasks is not None and hasattr(tasks, "expire_holds"):
-        return "bookings.tasks.expire_holds", []
-    return "loadtest.tasks.expire_overdue_holds", ["loadtest.tasks"]
+SWEEP_TASK = "bookings.tasks.expire_holds"
 
 
 def with_background(options: dict) -> dict:
@@ -117,13 +106,11 @@ def with_background(options: dict) -> dict:
     (production: every minute). The periodic task is made before beat starts,
     as the data migration does in production: django-celery-beat misses a
     task created between its first read and its first change check."""
-    task, include = sweep_task()
     return {
         **options,
         "celery_worker": True,
         "celery_beat": True,
-        "celery_include": include,
-        "setup": lambda stack: stack.seed("periodic_task", task=task, every=2),
+        "setup": lambda stack: stack.seed("periodic_task", task=SWEEP_TASK, every=2),
     }
 
 
@@ -138,7 +125,7 @@ def background_resumes(stack: Stack, *, count: int = 50, bound: float = 30.0) ->
     )
     try:
         wait_until(
-            lambda: invariants.count(stack.database_url, left, first, last) == 0,
+            lambda: checks.count(stack.database_url, left, first, last) == 0,
             timeout=bound,
             interval=0.2,
             what="beat and the worker sweeping overdue holds",
@@ -147,7 +134,7 @@ def background_resumes(stack: Stack, *, count: int = 50, bound: float = 30.0) ->
         raise AssertionError(
             f"background work did not resume within {bound}s; running: {stack.alive()}"
         ) from None
-    took = invariants.count(
+    took = checks.count(
         stack.database_url,
         "SELECT EXTRACT(EPOCH FROM MAX(expired_at) - %s::timestamptz) FROM bookings_booking"
         " WHERE id BETWEEN %s AND %s",
@@ -158,26 +145,11 @@ def background_resumes(stack: Stack, *, count: int = 50, bound: float = 30.0) ->
     return round(float(took), 3)
 
 
-def reconcile(stack: Stack) -> str:
-    """`reconcile_inventory` on the stack's database when the command exists
-    (exit 0: no drift); check_database's SQL covers the same either way."""
-    try:
-        importlib.import_module("bookings.management.commands.reconcile_inventory")
-    except ModuleNotFoundError:
-        return "command absent: SQL check only"
-    result = stack.manage("reconcile_inventory", check=False, timeout=120)
-    assert result.returncode == 0, f"reconcile_inventory found drift:\n{result.stdout}"
-    return "no drift"
-
-
 def assert_consistent(stack: Stack) -> dict:
     """Every invariant holds on the stack's database; returns figures."""
-    problems = invariants.check_database(stack.database_url)
+    problems = checks.check_stack(stack)
     assert problems == [], "\n".join(problems)
-    return {
-        "reconcile_inventory": reconcile(stack),
-        "bookings": invariants.booking_counts(stack.database_url),
-    }
+    return {"bookings": checks.booking_counts(stack.database_url)}
 
 
 def assert_contract(traffic: Traffic, *, client_errors_allowed: int = 0) -> None:

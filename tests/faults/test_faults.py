@@ -1,4 +1,4 @@
-"""Faults under load (issue 7, item 1). Each test starts its own private stack
+"""Faults under load. Each test starts its own private stack
 (PostgreSQL, Redis, gunicorn, Celery on their own ports), runs holds, confirms
 and cancels through the API, breaks one part, brings it back, and checks:
 
@@ -18,19 +18,19 @@ import time
 
 import pytest
 
-from loadtest import invariants
-from loadtest.stack import wait_until
+from tests.faults import checks
 from tests.faults.conftest import (
     HELD_OVERDUE,
+    SWEEP_TASK,
     assert_consistent,
     assert_contract,
     background_resumes,
-    sweep_task,
     traffic_for,
     wait_for_recovery,
     warm_up,
     with_background,
 )
+from tests.faults.stack import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -190,18 +190,15 @@ def test_postgresql_restarted(make_stack, fault_report):
 
 def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
     overdue = 3000
-    task, include = sweep_task()
     # Batches of 100: a sweep of 30 short transactions, so the kill lands
     # between or inside them, never after the whole sweep.
     settings = {"EXPIRY_BATCH_SIZE": "100"}
-    with make_stack(
-        "sweep-kill", celery_worker=True, celery_include=include, settings=settings
-    ) as stack:
+    with make_stack("sweep-kill", celery_worker=True, settings=settings) as stack:
         fault_report["stack_start_s"] = stack.timings
         fault_report["fault"] = (
             f"Celery worker SIGKILLed mid-sweep of {overdue} overdue holds, started again"
         )
-        sweep = fault_report["sweep"] = {"task": task}
+        sweep = fault_report["sweep"] = {"task": SWEEP_TASK}
         db = stack.database_url
         rows, owners = stack.seed_batch(
             [
@@ -220,18 +217,18 @@ def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
 
         with traffic_for(stack) as traffic:
             fault_at = warm_up(traffic)
-            stack.send_task(task)
+            stack.send_task(SWEEP_TASK)
             triggered = time.monotonic()
             wait_until(
-                lambda: invariants.count(db, EXPIRED) > 0,
+                lambda: checks.count(db, EXPIRED) > 0,
                 timeout=30,
                 interval=0.01,
                 what="the sweep's first batch",
             )
             stack.kill_celery_worker()
             sweep["killed_after_s"] = round(time.monotonic() - triggered, 3)
-            sweep["expired_at_kill"] = invariants.count(db, EXPIRED)
-            sweep["left_at_kill"] = invariants.count(db, HELD_OVERDUE)
+            sweep["expired_at_kill"] = checks.count(db, EXPIRED)
+            sweep["left_at_kill"] = checks.count(db, HELD_OVERDUE)
             assert sweep["left_at_kill"] > 0, "the kill came after the sweep had finished"
             # The sweep died mid-run: what it did, it did whole.
             assert_consistent(stack)
@@ -245,15 +242,15 @@ def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
             # minute, until every overdue hold is expired.
             runs = 0
             deadline = restarted + 60
-            while invariants.count(db, HELD_OVERDUE):
+            while checks.count(db, HELD_OVERDUE):
                 assert time.monotonic() < deadline, (
                     f"overdue holds left 60s after the restart, after {runs} sweeps"
                 )
-                stack.send_task(task)
+                stack.send_task(SWEEP_TASK)
                 runs += 1
                 with contextlib.suppress(TimeoutError):
                     wait_until(
-                        lambda: invariants.count(db, HELD_OVERDUE) == 0, timeout=2.0, interval=0.1
+                        lambda: checks.count(db, HELD_OVERDUE) == 0, timeout=2.0, interval=0.1
                     )
             sweep["sweeps_sent_after_restart"] = runs
             sweep["finished_after_kill_s"] = round(
@@ -269,5 +266,5 @@ def test_celery_worker_killed_mid_sweep(make_stack, fault_report):
                 fault_report["traffic"] = traffic.summary(phases=_phases(fault_at, after))
 
         assert_contract(traffic)
-        assert invariants.count(db, EXPIRED) == overdue
+        assert checks.count(db, EXPIRED) == overdue
         fault_report.update(assert_consistent(stack))

@@ -1,5 +1,5 @@
-"""A production-like stack on private loopback ports, for fault tests and load
-benchmarks: its own PostgreSQL and Redis, `migrate`, gunicorn with the
+"""A production-like stack on private loopback ports, for the fault tests and
+the load benchmark (`make bench`): its own PostgreSQL and Redis, `migrate`, gunicorn with the
 production settings and, if asked, a Celery worker and beat.
 
     with Stack(web_workers=2, celery_worker=True) as stack:
@@ -36,10 +36,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pg_bin() -> Path:
@@ -120,7 +120,6 @@ class Stack:
         celery_worker: bool = False,
         celery_concurrency: int = 1,
         celery_beat: bool = False,
-        celery_include: Iterable[str] = (),
         settings: dict[str, str] | None = None,
         ready_timeout: float = 60.0,
         keep_logs_in: Path | None = None,
@@ -132,9 +131,8 @@ class Stack:
         and `threads`: the gunicorn processes (config/gunicorn.py reads them
         from the environment).
         `settings`: environment values for the settings (THROTTLING,
-        EXPIRY_BATCH_SIZE, ...) on top of production's; `celery_include`:
-        extra task modules for the worker; `keep_logs_in`: where the logs
-        go if the stack's block raised.
+        EXPIRY_BATCH_SIZE, ...) on top of production's; `keep_logs_in`: where the
+        logs go if the stack's block raised.
         `template`: a migrated data dir from `make_template`, copied instead
         of running initdb and migrate (much faster; same result). `setup`: run
         with the stack once its database is ready, before gunicorn and Celery
@@ -147,7 +145,6 @@ class Stack:
         self.with_celery_worker = celery_worker
         self.celery_concurrency = celery_concurrency
         self.with_celery_beat = celery_beat
-        self.celery_include = list(celery_include)
         self.extra_settings = dict(settings or {})
         self.ready_timeout = ready_timeout
         self.keep_logs_in = keep_logs_in
@@ -275,7 +272,7 @@ class Stack:
         """Stop everything this stack started, each part even if another fails."""
         started = time.monotonic()
         with contextlib.suppress(Exception):
-            _terminate_all([self._beat, self._worker, self._web])
+            terminate_all([self._beat, self._worker, self._web])
         self._beat = self._worker = self._web = None
         if self.dir is not None and self.state_file.exists():
             with contextlib.suppress(Exception):
@@ -514,8 +511,6 @@ class Stack:
             "--hostname",
             f"{self.name}@%h",
         ]
-        for module in self.celery_include:
-            command += ["--include", module]
         self._worker = self._spawn(command, log)
 
         def ready():
@@ -577,7 +572,7 @@ class Stack:
         """Queue a task by name on the stack's broker, as beat would."""
         from celery import Celery
 
-        app = Celery("loadtest-client", broker=self.broker_url)
+        app = Celery("stack-client", broker=self.broker_url)
         try:
             app.send_task(name, args=args, kwargs=kwargs)
         finally:
@@ -660,7 +655,7 @@ class Stack:
 
     @staticmethod
     def _terminate(process: subprocess.Popen | None) -> None:
-        _terminate_all([process])
+        terminate_all([process])
 
     def _tail(self, log: str, lines: int = 40) -> str:
         try:
@@ -669,7 +664,7 @@ class Stack:
             return "(no log)"
 
 
-def _terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0) -> None:
+def terminate_all(processes: list[subprocess.Popen | None], grace: float = 8.0) -> None:
     """SIGTERM each process group, SIGKILL whatever is left after `grace`
     seconds (all of them together, not one after another)."""
     processes = [p for p in processes if p is not None]
@@ -758,7 +753,7 @@ def _stop_forgotten_stacks() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m loadtest.stack [workers]`: start a stack and keep it up until
+    """`python -m tests.faults.stack [workers]`: start a stack and keep it up until
     Ctrl-C, printing its addresses (for poking at it by hand)."""
     argv = sys.argv[1:] if argv is None else argv
     workers = int(argv[0]) if argv else 2

@@ -1,64 +1,16 @@
-"""The invariants of DESIGN.md, checked with SQL over a stack's database
-after a run. Every check returns the rows that break it; `check_database`
-returns one line per broken invariant (an empty list: all hold).
+"""What the fault tests and the bench check on a stack's database after a
+run (docs/design.md, Invariants):
 
-- every inventory row adds up: `available + held + booked == total`, none < 0;
-- `held` is the sum over items of bookings in `held` (overdue ones included:
-  their units are held until someone expires them), `booked` the sum for
-  `confirmed` (what `reconcile_inventory` compares);
+- the counters, by `manage.py reconcile_inventory` run on the stack: the one
+  drift finder (bookings/reconciliation.py), also behind tests/invariants.py;
 - no booking is half-changed: each status has the fields its transition sets
   and only those, its last status change leads to its status, no transition
-  happened twice, and it has items.
+  happened twice, and it has items (SQL below, over one snapshot).
 """
 
 from __future__ import annotations
 
 import psycopg
-
-COUNTERS_ADD_UP = {
-    "flight cabins that do not add up": """
-        SELECT id, total_seats, available_seats, held_seats, booked_seats
-        FROM flights_flightinventory
-        WHERE total_seats <> available_seats + held_seats + booked_seats
-           OR available_seats < 0 OR held_seats < 0 OR booked_seats < 0
-    """,
-    "room nights that do not add up": """
-        SELECT id, total_rooms, available_rooms, held_rooms, booked_rooms
-        FROM hotels_roomnight
-        WHERE total_rooms <> available_rooms + held_rooms + booked_rooms
-           OR available_rooms < 0 OR held_rooms < 0 OR booked_rooms < 0
-    """,
-}
-
-COUNTERS_MATCH_BOOKINGS = {
-    "flight cabins whose counters differ from their bookings": """
-        SELECT fi.id, fi.held_seats, fi.booked_seats, s.held, s.booked
-        FROM flights_flightinventory fi
-        LEFT JOIN (
-            SELECT it.inventory_id,
-                   SUM(it.seats) FILTER (WHERE b.status = 'held') AS held,
-                   SUM(it.seats) FILTER (WHERE b.status = 'confirmed') AS booked
-            FROM bookings_flightitem it JOIN bookings_booking b ON b.id = it.booking_id
-            GROUP BY it.inventory_id
-        ) s ON s.inventory_id = fi.id
-        WHERE fi.held_seats <> COALESCE(s.held, 0) OR fi.booked_seats <> COALESCE(s.booked, 0)
-    """,
-    "room nights whose counters differ from their bookings": """
-        SELECT rn.id, rn.held_rooms, rn.booked_rooms, s.held, s.booked
-        FROM hotels_roomnight rn
-        LEFT JOIN (
-            SELECT n.id,
-                   SUM(hi.rooms) FILTER (WHERE b.status = 'held') AS held,
-                   SUM(hi.rooms) FILTER (WHERE b.status = 'confirmed') AS booked
-            FROM hotels_roomnight n
-            JOIN bookings_hotelitem hi ON hi.room_type_id = n.room_type_id
-                 AND n.date >= hi.check_in AND n.date < hi.check_out
-            JOIN bookings_booking b ON b.id = hi.booking_id
-            GROUP BY n.id
-        ) s ON s.id = rn.id
-        WHERE rn.held_rooms <> COALESCE(s.held, 0) OR rn.booked_rooms <> COALESCE(s.booked, 0)
-    """,
-}
 
 HALF_CHANGED_BOOKINGS = {
     "bookings whose fields do not match their status": """
@@ -99,23 +51,31 @@ HALF_CHANGED_BOOKINGS = {
     """,
 }
 
-ALL_CHECKS = {**COUNTERS_ADD_UP, **COUNTERS_MATCH_BOOKINGS, **HALF_CHANGED_BOOKINGS}
-
 
 def connect(database_url: str) -> psycopg.Connection:
     return psycopg.connect(database_url, autocommit=True, connect_timeout=5)
 
 
-def check_database(
-    database_url: str, *, checks: dict[str, str] | None = None, sample: int = 5
-) -> list[str]:
-    """One line per broken invariant, naming a few of the rows that break it.
-    All checks read one snapshot (a repeatable-read transaction)."""
+def check_stack(stack) -> list[str]:
+    """One line per broken invariant on `stack`'s database (empty: all hold)."""
+    problems = half_changed_bookings(stack.database_url)
+    result = stack.manage("reconcile_inventory", check=False, timeout=300)
+    if result.returncode != 0:
+        problems.append(
+            f"reconcile_inventory exited {result.returncode}:\n"
+            f"{(result.stdout + result.stderr)[-2000:]}"
+        )
+    return problems
+
+
+def half_changed_bookings(database_url: str, *, sample: int = 5) -> list[str]:
+    """One line per broken booking check, naming a few of the rows that break
+    it. All checks read one snapshot (a repeatable-read transaction)."""
     problems = []
     with connect(database_url) as conn:
         conn.autocommit = False
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        for name, query in (checks or ALL_CHECKS).items():
+        for name, query in HALF_CHANGED_BOOKINGS.items():
             rows = conn.execute(query).fetchall()
             if rows:
                 problems.append(f"{len(rows)} {name}, e.g. {rows[:sample]}")

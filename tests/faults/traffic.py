@@ -1,5 +1,5 @@
 """A bounded load of holds, confirms, cancels and reads through the HTTP API,
-every answer recorded and judged against the contract (API.md, Errors).
+every answer recorded and judged against the contract (docs/api.md, Errors).
 
     with Traffic(stack.base_url, customers, items, threads=6, duration=30) as traffic:
         ...                      # inject a fault while it runs
