@@ -8,11 +8,17 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from bookings import services
-from bookings.models import Booking, BookingStatus, BookingStatusChange, FlightItem, HotelItem
+from bookings.models import (
+    CANCEL_PERMISSION,
+    Booking,
+    BookingStatus,
+    BookingStatusChange,
+    FlightItem,
+    HotelItem,
+)
 from bookings.selectors import effective_status_condition
 from config.exceptions import DomainError
 
-CANCEL_PERMISSION = "bookings.cancel_booking"
 # Per-booking lines reported after an action; the rest are summed up.
 REPORT_LINES = 50
 

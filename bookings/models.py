@@ -14,6 +14,10 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 # 269,999,999,973.00, 14 digits. Sized so no accepted hold overflows a column.
 MONEY_DIGITS = 14
 REFERENCE_LENGTH = 6
+# Staff may release or cancel others' bookings with it (admin and API alike);
+# seeing every booking takes the view permission.
+CANCEL_PERMISSION = "bookings.cancel_booking"
+VIEW_PERMISSION = "bookings.view_booking"
 
 
 def new_reference() -> str:

@@ -6,7 +6,14 @@ import re
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import REFERENCE_ALPHABET, Booking, BookingStatus, FlightItem, HotelItem
+from bookings.models import (
+    REFERENCE_ALPHABET,
+    VIEW_PERMISSION,
+    Booking,
+    BookingStatus,
+    FlightItem,
+    HotelItem,
+)
 
 REFERENCE_PATTERN = re.compile(rf"^[{REFERENCE_ALPHABET}]{{6}}\Z")
 
@@ -17,9 +24,16 @@ ITEMS = (
 )
 
 
+def sees_every_booking(user) -> bool:
+    """Staff who may view bookings in the admin see every booking in the API;
+    anyone else (customers, staff without that permission) only their own."""
+    return user.is_staff and user.has_perm(VIEW_PERMISSION)
+
+
 def bookings_visible_to(user, *, status: str | None = None) -> QuerySet[Booking]:
-    """The customer's own bookings; every booking for staff."""
-    bookings = Booking.objects.all() if user.is_staff else Booking.objects.filter(customer=user)
+    """The user's own bookings, or every booking (`sees_every_booking`)."""
+    every = sees_every_booking(user)
+    bookings = Booking.objects.all() if every else Booking.objects.filter(customer=user)
     if status:
         bookings = bookings.filter(effective_status_condition(status))
     return bookings.select_related("customer").prefetch_related(*ITEMS)
@@ -45,7 +59,7 @@ def booking_for(user, reference: str) -> Booking | None:
     if not REFERENCE_PATTERN.match(reference):
         return None
     bookings = Booking.objects.filter(reference=reference)
-    if not user.is_staff:
+    if not sees_every_booking(user):
         bookings = bookings.filter(customer=user)
     return bookings.prefetch_related(*ITEMS).first()
 

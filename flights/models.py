@@ -11,6 +11,13 @@ FLIGHT_NUMBER = RegexValidator(
 )
 MAX_SEATS = 100_000
 
+# What staff need, in the admin as in the API: a new flight is added with its
+# cabins, a cabin is changed on its flight's page, and the seat counters show
+# to those who may view cabins.
+ADD_FLIGHT_PERMISSIONS = ("flights.add_flight", "flights.add_flightinventory")
+CHANGE_CABIN_PERMISSIONS = ("flights.change_flight", "flights.change_flightinventory")
+VIEW_CABIN_COUNTERS_PERMISSION = "flights.view_flightinventory"
+
 
 class UtcDate(Func):
     """The UTC calendar date of a timestamp with time zone. Immutable, as a

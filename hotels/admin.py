@@ -22,10 +22,9 @@ from config.admin_filters import UpcomingDateFilter
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels import services
 from hotels.api.serializers import CURRENCY_CODE
-from hotels.models import MAX_ROOMS, Hotel, RoomNight, RoomType
+from hotels.models import MAX_ROOMS, SET_AVAILABILITY_PERMISSIONS, Hotel, RoomNight, RoomType
 
 COUNTERS = ("total_rooms", "available_rooms", "held_rooms", "booked_rooms")
-SET_AVAILABILITY_PERMISSIONS = ("hotels.add_roomnight", "hotels.change_roomnight")
 # Nights named in a capacity refusal; the rest are counted.
 NIGHTS_LISTED = 10
 

@@ -4,6 +4,13 @@ from django.db.models import F, Q
 
 MAX_ROOMS = 100_000
 
+# What staff need, in the admin as in the API: a hotel is added with its room
+# types, nights are put on sale (added or changed) a range at once, and a
+# stay's nights show to those who may view them.
+ADD_HOTEL_PERMISSIONS = ("hotels.add_hotel", "hotels.add_roomtype")
+SET_AVAILABILITY_PERMISSIONS = ("hotels.add_roomnight", "hotels.change_roomnight")
+VIEW_NIGHTS_PERMISSION = "hotels.view_roomnight"
+
 
 class Hotel(models.Model):
     name = models.CharField(max_length=200)

@@ -42,7 +42,9 @@ def other_customer(db):
 
 @pytest.fixture
 def staff(db):
-    return StaffFactory()
+    """Staff with every permission (the demo's `staff`); tests/security and
+    tests/admin have the staff groups and bare staff."""
+    return StaffFactory(is_superuser=True)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from bookings.api.serializers import (
     BookingSerializer,
     ConfirmSerializer,
 )
-from bookings.models import Booking
+from bookings.models import CANCEL_PERMISSION, Booking
+from config.api.permissions import staff_may
 from config.api.schema import error
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -110,7 +111,11 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, reference=None):
+        """The owner's, or staff's who may cancel for customers (the admin's
+        permission): staff who may only view get 403."""
         booking = self.get_object()
+        if booking.customer_id != request.user.pk and not staff_may(request, CANCEL_PERMISSION):
+            raise exceptions.PermissionDenied("You may not cancel this booking.")
         return _transitioned(services.cancel_booking(booking=booking, actor=request.user))
 
     @extend_schema(request=None, responses={200: BookingSerializer, 409: error(409)})

@@ -6,8 +6,10 @@ import math
 
 import redis.exceptions
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -70,8 +72,17 @@ def error_response(status_code: int, code: str, detail: str, headers=None, **ext
     return Response({"code": code, "detail": detail, **extra}, status=status_code, headers=headers)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the API accepts."
+    default_code = "request_too_large"
+
+
 def _as_api_error(exc):
     """Django's and the dependencies' exceptions as the API errors they answer."""
+    if isinstance(exc, RequestDataTooBig):
+        # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, checked as DRF reads the body.
+        return RequestTooLarge()
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -156,7 +167,11 @@ def _json_path(request) -> bool:
     return request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics"))
 
 
+@csrf_exempt
 def page_not_found(request, exception=None):
+    """Also the catch-all view of /api/ (config/urls.py): exempt from CSRF, as
+    DRF's views are, or a POST to an unknown URL would be Django's HTML 403
+    instead of the contract's JSON 404."""
     if _json_path(request):
         return JsonResponse(
             {"code": "not_found", "detail": "Not found."}, status=status.HTTP_404_NOT_FOUND

@@ -1,6 +1,8 @@
-"""Who may call what: reads are public, inventory changes are for staff
-(`is_staff`). Anonymous callers get 401 (with `WWW-Authenticate: Token`),
-authenticated customers 403."""
+"""Who may call what: reads are public; a staff write needs `is_staff` and the
+Django model permissions the admin checks for the same change, so each staff
+group can do through the API exactly what it can in the back office.
+Anonymous callers get 401 (with `WWW-Authenticate: Token`), everyone else
+without the permissions 403."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -12,28 +14,23 @@ def _method_not_served(request, view) -> bool:
     return method not in view.http_method_names or not hasattr(view, method)
 
 
-def _is_staff(request) -> bool:
-    user = request.user
-    return bool(user and user.is_authenticated and user.is_staff)
+def staff_may(request, *permissions: str) -> bool:
+    """A staff user holding every one of `permissions` (`app.codename`), as
+    the admin requires `is_staff` and then the model permissions."""
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff and user.has_perms(permissions))
 
 
-class IsStaff(BasePermission):
-    message = "Only staff may do this."
+class StaffPermissions(BasePermission):
+    """The view's writes need the model permissions it names in
+    `staff_permissions`: the ones the admin checks for the same change."""
 
-    def has_permission(self, request, view) -> bool:
-        return _method_not_served(request, view) or _is_staff(request)
-
-
-class IsStaffOrReadOnly(BasePermission):
-    message = "Only staff may do this."
+    message = "You do not have permission to do this."
 
     def has_permission(self, request, view) -> bool:
-        return (
-            request.method in SAFE_METHODS
-            or _method_not_served(request, view)
-            or _is_staff(request)
-        )
+        return _method_not_served(request, view) or staff_may(request, *view.staff_permissions)
 
 
-def is_staff_request(request) -> bool:
-    return request is not None and _is_staff(request)
+class StaffPermissionsOrReadOnly(StaffPermissions):
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or super().has_permission(request, view)

@@ -2,9 +2,10 @@
 client generator, and schemathesis, know every body the API can send.
 
 `AutoSchema` adds the shared `Error` body to every operation under the statuses
-it can answer whatever the view: 400 when it takes input, 401/403 when it needs
-a login, 404 for a resource by id or a page out of range, 429 (throttles) and
-503 (a dependency down). Views name their domain statuses (409, 422) with
+it can answer whatever the view: 400 when it takes input (and 413 when it
+takes a body), 401/403 when it needs a login, 404 for a resource by id or a
+page out of range, 429 (throttles) and 503 (a dependency down). Views name
+their domain statuses (409, 422) with
 `extend_schema(responses={409: error(409), ...})`.
 
 `add_operations_endpoints` documents /healthz, /readyz and /metrics, which are
@@ -50,6 +51,7 @@ ERROR_DESCRIPTIONS = {
     403: "permission_denied: not allowed for this user.",
     404: "not_found: no such resource, or not yours.",
     409: "A conflict with the current state; `code` says which (API.md, Errors).",
+    413: "request_too_large: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE (1 MiB).",
     422: "idempotency_key_reused: the Idempotency-Key was used with another body.",
     429: "throttled: too many requests; header Retry-After.",
     503: "service_unavailable: a dependency is down; header Retry-After.",
@@ -77,6 +79,8 @@ class AutoSchema(openapi.AutoSchema):
         takes_input = self.method in ("POST", "PUT", "PATCH") or bool(self._get_filter_parameters())
         if takes_input or self._is_list_view():
             statuses.append(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses.append(413)
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             statuses += [401, 403]
         if "{" in self.path or self._is_list_view():

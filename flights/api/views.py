@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
+from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
 from flights import selectors, services
 from flights.api.serializers import (
     CabinChangeSerializer,
@@ -16,17 +16,26 @@ from flights.api.serializers import (
     StaffCabinSerializer,
     StaffFlightSerializer,
 )
-from flights.models import CabinClass, FlightInventory
+from flights.models import (
+    ADD_FLIGHT_PERMISSIONS,
+    CHANGE_CABIN_PERMISSIONS,
+    VIEW_CABIN_COUNTERS_PERMISSION,
+    CabinClass,
+    FlightInventory,
+)
 
-STAFF_NOTE = "Staff also see `held_seats` and `booked_seats` on each cabin."
+STAFF_NOTE = "Staff who may view cabins also see `held_seats` and `booked_seats` on each cabin."
 
 
 def _flight_serializer_class(request):
-    return StaffFlightSerializer if is_staff_request(request) else FlightSerializer
+    if staff_may(request, VIEW_CABIN_COUNTERS_PERMISSION):
+        return StaffFlightSerializer
+    return FlightSerializer
 
 
 class FlightListView(GenericAPIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffPermissionsOrReadOnly]
+    staff_permissions = ADD_FLIGHT_PERMISSIONS
     # What the browsable API and OPTIONS offer to post.
     serializer_class = FlightCreateSerializer
 
@@ -76,7 +85,8 @@ class FlightDetailView(APIView):
 
 
 class CabinView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffPermissions]
+    staff_permissions = CHANGE_CABIN_PERMISSIONS
 
     @extend_schema(
         summary="Resize or reprice a cabin (staff)",

@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.permissions import IsStaff, IsStaffOrReadOnly, is_staff_request
+from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
 from hotels import selectors, services
 from hotels.api.serializers import (
     AvailabilitySerializer,
@@ -18,17 +18,23 @@ from hotels.api.serializers import (
     StaySearchSerializer,
     hotel_serializer_class,
 )
-from hotels.models import RoomType
+from hotels.models import (
+    ADD_HOTEL_PERMISSIONS,
+    SET_AVAILABILITY_PERMISSIONS,
+    VIEW_NIGHTS_PERMISSION,
+    RoomType,
+)
 
 STAY_NOTE = (
     "With `check_in` and `check_out` (and `rooms`, default 1) each room type adds "
-    "`available_rooms`, `total_price` and `currency` for that stay; staff also get "
-    "its `nights`."
+    "`available_rooms`, `total_price` and `currency` for that stay; staff who may view "
+    "room nights also get its `nights`."
 )
 
 
 class HotelListView(GenericAPIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffPermissionsOrReadOnly]
+    staff_permissions = ADD_HOTEL_PERMISSIONS
     # What the browsable API and OPTIONS offer to post.
     serializer_class = HotelCreateSerializer
 
@@ -43,7 +49,7 @@ class HotelListView(GenericAPIView):
         query = HotelSearchSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         stay = query.stay()
-        staff = is_staff_request(request)
+        staff = staff_may(request, VIEW_NIGHTS_PERMISSION)
         hotels = selectors.search_hotels(city=query.validated_data.get("city"), stay=stay)
         page = selectors.hotel_listings(
             self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
@@ -78,7 +84,7 @@ class HotelDetailView(APIView):
         query = StaySearchSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         stay = query.stay()
-        staff = is_staff_request(request)
+        staff = staff_may(request, VIEW_NIGHTS_PERMISSION)
         listing = selectors.get_hotel(hotel_id=hotel_id, stay=stay, with_nights=staff)
         if listing is None:
             raise Http404
@@ -87,7 +93,8 @@ class HotelDetailView(APIView):
 
 
 class RoomTypeAvailabilityView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffPermissions]
+    staff_permissions = SET_AVAILABILITY_PERMISSIONS
 
     @extend_schema(
         summary="Put a range of nights on sale (staff)",

@@ -6,7 +6,8 @@ One row per endpoint; `expect` gives the status for each role:
     anonymous   no credentials
     owner       a customer; "the booking" below is theirs
     other       another customer
-    staff       a user with is_staff (not the booking's owner)
+    staff       a superuser (not the booking's owner); the staff groups'
+                rights are walked in test_staff_roles.py
 
 Every caller carries both a token and a session (the admin uses sessions).
 A row whose path is not routed fails, and
@@ -121,7 +122,7 @@ def row_id(row: Row) -> str:
 
 @pytest.fixture
 def people(db):
-    owner, other, staff = UserFactory(), UserFactory(), StaffFactory()
+    owner, other, staff = UserFactory(), UserFactory(), StaffFactory(is_superuser=True)
     clients = {"anonymous": APIClient()}
     for role, user in (("owner", owner), ("other", other), ("staff", staff)):
         client = APIClient()

@@ -86,7 +86,7 @@ def customer_headers(transactional_db):
 
 @pytest.fixture
 def staff_headers(transactional_db):
-    return caller(StaffFactory())
+    return caller(StaffFactory(is_superuser=True))
 
 
 # Loaded at collection: the document needs neither a login nor the database.
