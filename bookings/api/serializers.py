@@ -114,8 +114,27 @@ class ItemsField(serializers.ListField):
         return parsed
 
 
+def _limit_seats_per_cabin(items: list) -> None:
+    """At most MAX_UNITS seats of one flight cabin in one booking, however
+    the items split them: the error names the item that goes over."""
+    seats: dict[tuple[int, str], int] = {}
+    errors = [{} for _ in items]
+    for i, item in enumerate(items):
+        if isinstance(item, FlightRequest):
+            cabin = (item.flight_id, item.cabin_class)
+            seats[cabin] = seats.get(cabin, 0) + item.seats
+            if seats[cabin] > MAX_UNITS:
+                detail = f"At most {MAX_UNITS} seats of one flight cabin in one booking."
+                errors[i] = {"seats": [serializers.ErrorDetail(detail, code="max_value")]}
+                raise serializers.ValidationError(errors)
+
+
 class BookingCreateSerializer(serializers.Serializer):
     items = ItemsField()
+
+    def validate_items(self, items):
+        _limit_seats_per_cabin(items)
+        return items
 
     @staticmethod
     def fingerprint(data) -> str:

@@ -17,6 +17,7 @@ from bookings import services
 from bookings.dashboard import Units
 from bookings.models import Booking, SweepRun
 from bookings.reconciliation import reconcile
+from flights.models import Flight
 from locking import locks, metrics
 from tests.factories import (
     FlightFactory,
@@ -47,8 +48,24 @@ def row_numbers(html: str, row_id: str) -> list[int]:
     return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
 
 
+def noon(day) -> datetime:
+    return datetime.combine(day, time(12), UTC)
+
+
+def depart_at_noon(cabin, day) -> None:
+    Flight.objects.filter(pk=cabin.flight_id).update(
+        departure_at=noon(day), arrival_at=noon(day) + timedelta(hours=2)
+    )
+
+
 def flight_on(day, **cabins):
-    flight = FlightFactory(departure_at=datetime.combine(day, time(12), UTC))
+    """A flight departing at noon (UTC) on `day`, with these cabins. Holds
+    refuse a flight that has departed: `depart_as_planned` moves one made for
+    a day that is already under way to its noon once its holds are made."""
+    noon = datetime.combine(day, time(12), UTC)
+    departure = max(noon, timezone.now() + timedelta(hours=1))
+    flight = FlightFactory(departure_at=departure, arrival_at=departure + timedelta(hours=2))
+    flight.planned_departure = noon
     return {
         cabin_class: FlightInventoryFactory(
             flight=flight, cabin_class=cabin_class, total_seats=seats, price=Decimal("100.00")
@@ -65,7 +82,7 @@ def known_data(db):
     today_flight = flight_on(today, economy=10, business=4)
     later = flight_on(today + timedelta(days=5), economy=20)["economy"]
     flight_on(today + timedelta(days=30), economy=50)  # past the horizon
-    flight_on(today - timedelta(days=1), economy=7)  # yesterday
+    yesterday = flight_on(today - timedelta(days=1), economy=7)
     room_type = RoomTypeFactory()
     for offset, rooms in ((0, 5), (1, 5), (29, 2), (30, 9), (-1, 4)):
         night = today + timedelta(days=offset)
@@ -106,6 +123,8 @@ def known_data(db):
     Booking.objects.filter(pk=old.pk).update(
         created_at=old.created_at - two_days, expires_at=old.expires_at - two_days
     )
+    depart_at_noon(today_flight["economy"], today)
+    depart_at_noon(yesterday["economy"], today - timedelta(days=1))
     return {"today": today, "swept": swept}
 
 

@@ -5,6 +5,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from bookings.models import Booking, BookingStatusChange
 from flights.models import FlightInventory
@@ -16,6 +17,7 @@ from tests.booking_requests import (
     hold_through_api,
     hotel_item,
 )
+from tests.factories import FlightInventoryFactory
 
 TODAY = date.today()
 
@@ -175,6 +177,10 @@ CREATE_CASES = {
     ),
     "date null": (lambda c, r: {"items": [stay(r, check_out=None)]}, ["items.0.check_out"]),
     "check_out missing": (lambda c, r: {"items": [stay(r, check_out=...)]}, ["items.0.check_out"]),
+    "ten seats of one cabin split over two items": (
+        lambda c, r: {"items": [flight(c, seats=5), flight(c, seats=5)]},
+        ["items.1.seats"],
+    ),
 }
 
 
@@ -266,4 +272,17 @@ def test_a_body_that_is_not_json_at_all_is_refused_without_a_change(customer_cli
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+    assert snapshot() == before
+
+
+def test_a_flight_that_departed_is_a_400_on_its_flight_id(customer_client):
+    departed = timezone.now() - timedelta(hours=1)
+    cabin = FlightInventoryFactory(
+        flight__departure_at=departed, flight__arrival_at=departed + timedelta(hours=2)
+    )
+    before = snapshot()
+    response = customer_client.post(BOOKINGS_URL, {"items": [flight(cabin)]}, format="json")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("items.0.flight_id", "departed")
     assert snapshot() == before
