@@ -134,7 +134,8 @@ def inventory(
 def make_customers(*, count: int) -> list[dict]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from rest_framework.authtoken.models import Token
+
+    from accounts.tokens import issue_tokens
 
     user_model = get_user_model()
     tag = secrets.token_hex(3)
@@ -146,9 +147,9 @@ def make_customers(*, count: int) -> list[dict]:
         )
         for i in range(count)
     )
-    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
+    tokens = issue_tokens(users)
     return [
-        {"id": user.pk, "username": user.username, "token": token.key}
+        {"id": user.pk, "username": user.username, "token": token}
         for user, token in zip(users, tokens, strict=True)
     ]
 

@@ -20,9 +20,9 @@ from datetime import date, timedelta
 import pytest
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import issue_token
 from config.api import errors
 from tests.factories import (
     FlightInventoryFactory,
@@ -125,7 +125,7 @@ def people(db):
     clients = {"anonymous": APIClient()}
     for role, user in (("owner", owner), ("other", other), ("staff", staff)):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
         client.force_login(user)
         clients[role] = client
     return clients
