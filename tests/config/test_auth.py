@@ -149,3 +149,47 @@ def test_a_bad_token_is_401_even_on_a_public_endpoint(api_client):
 def test_auth_endpoints_only_take_post(api_client):
     for url in (REGISTER, TOKEN):
         assert_error(api_client.get(url), 405, "method_not_allowed")
+
+
+@pytest.fixture
+def tasks_run_in_place():
+    """Celery runs each task where it is sent (its eager mode), so the mail a
+    registration queues is in the outbox when the answer comes back."""
+    from config.celery_app import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+@pytest.mark.usefixtures("tasks_run_in_place")
+def test_a_taken_username_and_a_taken_email_answer_exactly_alike(api_client, mailoutbox):
+    UserFactory(username="linh", email="linh@example.com")
+    password = GOOD["password"]
+    by_username = api_client.post(
+        REGISTER, {"username": "linh", "email": "new@example.com", "password": password}
+    )
+    by_email = api_client.post(
+        REGISTER, {"username": "newcomer", "email": "LINH@example.com", "password": password}
+    )
+    assert by_username.status_code == by_email.status_code == 400
+    assert by_username.content == by_email.content
+    assert User.objects.count() == 1
+
+
+@pytest.mark.usefixtures("tasks_run_in_place")
+def test_the_owner_of_a_taken_email_is_told_by_mail(api_client, mailoutbox):
+    UserFactory(username="linh", email="linh@example.com")
+    password = GOOD["password"]
+    api_client.post(
+        REGISTER, {"username": "linh", "email": "new@example.com", "password": password}
+    )
+    assert mailoutbox == []  # a taken username alone tells nobody
+    api_client.post(
+        REGISTER, {"username": "newcomer", "email": "Linh@Example.com", "password": password}
+    )
+    (mail,) = mailoutbox
+    assert mail.to == ["linh@example.com"]
+    assert "tried to register" in mail.subject
+    assert "linh" in mail.body
