@@ -60,6 +60,8 @@ ROWS = [
     # --- auth: anyone (a bad body is a 400 for everyone, never a 401/403) ---
     Row("POST", "/api/v1/auth/register/", each(400), body={}),
     Row("POST", "/api/v1/auth/token/", each(400), body={}),
+    # logout: the token's own user (a session alone has no token to revoke)
+    Row("DELETE", "/api/v1/auth/token/", login_required(owner=204, other=204, staff=204)),
     # --- bookings ---
     Row("GET", "/api/v1/bookings/", login_required(owner=200, other=200, staff=200)),
     Row("POST", "/api/v1/bookings/", login_required(owner=201, other=201, staff=201), body="hold"),
