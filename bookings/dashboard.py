@@ -19,6 +19,7 @@ from bookings.models import (
     ReconciliationRun,
     SweepRun,
 )
+from config import refusals as refusal_audit
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import metrics
@@ -113,6 +114,8 @@ class Dashboard:
     sweep: SweepReport | None
     lock_timeouts: LockTimeouts
     reconcile: ReconcileReport | None
+    # client addresses refused most in the last hour (None: Redis unreachable)
+    refused_clients: list[tuple[str, int]] | None = None
 
 
 def dashboard(now: datetime | None = None) -> Dashboard:
@@ -128,6 +131,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         sweep=last_sweep(),
         lock_timeouts=lock_timeouts(now),
         reconcile=last_reconcile(),
+        refused_clients=refused_clients(now),
     )
 
 
@@ -253,3 +257,12 @@ def lock_timeouts(now: datetime) -> LockTimeouts:
     except RedisError:
         recent = None
     return LockTimeouts(recent=recent, this_process=metrics.process_lock_timeouts())
+
+
+def refused_clients(now: datetime, limit: int = 5) -> list[tuple[str, int]] | None:
+    """The addresses refused most (401, 403, 429, probed bookings) in the
+    last hour, from the refusal audit's counters in Redis (config/refusals.py)."""
+    try:
+        return refusal_audit.top_refused_clients(now, limit=limit)
+    except RedisError:
+        return None

@@ -6,7 +6,6 @@ from celery import shared_task
 
 from events import services
 
-
 BATCH = 1000
 
 

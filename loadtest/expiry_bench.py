@@ -83,7 +83,7 @@ def cleanup() -> None:
         )
         cursor.execute("DELETE FROM hotels_hotel WHERE name LIKE %s", [USER_PREFIX + "%"])
         cursor.execute(
-            "DELETE FROM authtoken_token WHERE user_id IN "
+            "DELETE FROM knox_authtoken WHERE user_id IN "
             "(SELECT id FROM auth_user WHERE username LIKE %s)",
             [USER_PREFIX + "%"],
         )

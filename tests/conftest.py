@@ -3,9 +3,9 @@
 
 import pytest
 from django_redis import get_redis_connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import issue_token
 from tests.factories import FlightInventoryFactory, StaffFactory, UserFactory
 
 
@@ -25,8 +25,7 @@ def api_client():
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

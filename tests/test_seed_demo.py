@@ -1,12 +1,14 @@
 """seed_demo: a realistic demo set, safe to run twice."""
 
+import re
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from bookings.services.inventory import move
 from flights.models import Flight, FlightInventory
@@ -24,7 +26,15 @@ def seed() -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Flight, FlightInventory, Hotel, RoomType, RoomNight, get_user_model(), Token)
+        for model in (
+            Flight,
+            FlightInventory,
+            Hotel,
+            RoomType,
+            RoomNight,
+            get_user_model(),
+            AuthToken,
+        )
     }
 
 
@@ -55,7 +65,10 @@ def test_seed_prints_working_logins():
     assert not customer.is_staff and not customer.is_superuser
     for user, password in ((staff, "staff-demo-pass"), (customer, "customer-demo-pass")):
         assert password in output
-        assert Token.objects.get(user=user).key in output
+        printed = re.search(rf"username={user.username}\s.*token=(\S+)", output).group(1)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {printed}")
+        assert client.get("/api/v1/bookings/").status_code == 200
 
 
 def test_seed_twice_changes_nothing():

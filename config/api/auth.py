@@ -1,19 +1,23 @@
-"""Registration and token login (API.md, Auth)."""
+"""Registration, token login and logout (API.md, Auth)."""
 
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import RegistrationRefused, register_customer
+from accounts.tokens import issue_token
+from config.api.authentication import TokenAuthentication
 from config.api.fields import StrictCharField
+from config.api.schema import error
 
-User = get_user_model()
+REGISTRATION_REFUSED = (
+    "These details cannot be used to register; if you already have an account, sign in."
+)
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -21,18 +25,8 @@ class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
 
-    def validate_username(self, value):
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username is taken.", code="duplicate")
-        return value
-
-    def validate_email(self, value):
-        if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError("This email is registered.", code="duplicate")
-        return value
-
     def validate(self, attrs):
-        candidate = User(username=attrs["username"], email=attrs["email"])
+        candidate = get_user_model()(username=attrs["username"], email=attrs["email"])
         try:
             password_validation.validate_password(attrs["password"], candidate)
         except DjangoValidationError as exc:
@@ -68,27 +62,36 @@ class RegisterView(APIView):
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
         try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    username=data["username"], email=data["email"], password=data["password"]
-                )
-                token = Token.objects.create(user=user)
-        except IntegrityError as exc:  # a concurrent registration won the race
+            user, token = register_customer(**serializer.validated_data)
+        except RegistrationRefused as exc:
+            # One answer for a taken username and a taken email: it must not
+            # tell a stranger which accounts exist.
             raise serializers.ValidationError(
-                {"username": [serializers.ErrorDetail("This username is taken.", "duplicate")]}
+                {"non_field_errors": [serializers.ErrorDetail(REGISTRATION_REFUSED, "duplicate")]}
             ) from exc
         return Response(
-            {"username": user.username, "email": user.email, "token": token.key},
+            {"username": user.username, "email": user.email, "token": token},
             status=status.HTTP_201_CREATED,
         )
 
 
 class TokenView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
+    """POST logs in (a new token each time); DELETE revokes the token presented."""
+
     throttle_scope = "auth"
+
+    def _logs_out(self) -> bool:
+        # No request while the schema is generated: describe the logout side.
+        return getattr(self.request, "method", "DELETE") == "DELETE"
+
+    def get_authenticators(self):
+        # Logging in reads only the body: a stale token in the header must not
+        # stop its owner from getting a new one.
+        return [TokenAuthentication()] if self._logs_out() else []
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self._logs_out() else [AllowAny()]
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -108,5 +111,9 @@ class TokenView(APIView):
                     ]
                 }
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": issue_token(user)})
+
+    @extend_schema(request=None, responses={204: None, 401: error(401)})
+    def delete(self, request):
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

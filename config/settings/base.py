@@ -1,10 +1,12 @@
 """Settings shared by every environment. Everything comes from the environment,
 with defaults that point at the servers `scripts/services.sh` starts."""
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from csp.constants import NONCE
 
 from config.logs import logging_config
 
@@ -26,11 +28,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "corsheaders",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "locking",
+    "accounts",
     "flights",
     "hotels",
     "bookings",
@@ -42,12 +48,16 @@ MIDDLEWARE = [
     "config.metrics.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.refusals.RefusalAuditMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 # API paths are exact: no redirect to a slash-terminated URL (a POST would lose
@@ -182,6 +192,56 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# --- Authentication and abuse hardening (README, Observability and security) -----------
+# Proxies in front of the app whose X-Forwarded-For is trusted: 0 (the default,
+# `make run`) reads the client from the connection; behind one load balancer that
+# appends the address it saw, 1. Throttles, the admin's lockouts and the refusal
+# audit all read the client address through config/client_address.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.AdminLoginLockout",  # django-axes, before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin logins: after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is locked out for AXES_COOLOFF_HOURS (staff see and
+# clear lockouts under Admin -> Axes). The API has its throttles instead.
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+# Tokens (django-rest-knox): only their SHA-512 digests are stored; each expires
+# TOKEN_TTL_HOURS after it was issued and is never refreshed on use, so
+# authenticating a request writes nothing.
+TOKEN_TTL_HOURS = env.int("TOKEN_TTL_HOURS", default=720)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Browsers' apps on these origins may call the API (nothing else is shared).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+# Content-Security-Policy on every answer: scripts only from this origin (the
+# admin has no inline script, and /api/docs/ serves the Swagger UI's start-up
+# script as a file), no plugins, no framing. Inline styles stay allowed: the
+# admin's templates, the Swagger UI and the dashboard's SVG charts use them.
+# A page of our own that needs an inline script gives it
+# nonce="{{ request.csp_nonce }}".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -231,9 +291,8 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_RATE_AUTH", default="20/min"),
         "booking_create": env("THROTTLE_RATE_BOOKING_CREATE", default="60/min"),
     },
-    # Proxies in front of the app (a load balancer: 1), so anonymous callers
-    # are told apart by their own address in X-Forwarded-For, not the proxy's.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # X-Forwarded-For is trusted only from TRUSTED_PROXY_COUNT proxies (above).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -222,3 +222,45 @@ def test_staff_are_refused_a_capacity_cut_then_release_a_hold_and_open_the_dashb
     cabin.refresh_from_db()
     assert cabin.held_seats == held_before - 3
     assert screenshot.stat().st_size > 10_000
+
+
+def test_no_page_of_the_admin_or_the_docs_breaks_the_content_security_policy(live_server):
+    """Chromium enforces the policy: every admin page with JavaScript and the
+    Swagger UI work under it, and the browser reports no violation."""
+    from playwright.sync_api import expect, sync_playwright
+
+    superuser = StaffFactory(username="csp-browser", is_superuser=True)
+    booking = hold_through_services(UserFactory(), FlightInventoryFactory(total_seats=5), seats=1)
+    violations = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = log_in(browser, live_server, superuser)
+            page.on(
+                "console",
+                lambda message: (
+                    "Content Security Policy" in message.text and violations.append(message.text)
+                ),
+            )
+            for path in (
+                "/admin/",
+                "/admin/bookings/booking/",
+                f"/admin/bookings/booking/{booking.pk}/change/",
+                "/admin/flights/flight/add/",
+                "/admin/dashboard/",
+                "/admin/axes/accessattempt/",
+            ):
+                response = page.goto(f"{live_server.url}{path}")
+                assert response.status == 200, path
+                assert "script-src" in response.headers["content-security-policy"]
+            # The admin's own JavaScript runs: the action bar counts a selection.
+            page.goto(f"{live_server.url}/admin/bookings/booking/")
+            page.check(f'input[name="_selected_action"][value="{booking.pk}"]')
+            expect(page.locator(".action-counter")).to_contain_text("1 of 1 selected")
+            page.goto(f"{live_server.url}/api/docs/")
+            expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "api_docs.png"))
+        finally:
+            browser.close()
+    assert violations == []

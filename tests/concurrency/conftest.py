@@ -3,8 +3,8 @@
 checked after each one, on the committed data every racer saw."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token
 from tests.factories import UserFactory
 from tests.invariants import assert_inventory_consistent
 
@@ -15,7 +15,7 @@ def make_customers(transactional_db):
 
     def make(n: int) -> list[tuple]:
         users = UserFactory.create_batch(n)
-        return [(user, Token.objects.create(user=user).key) for user in users]
+        return [(user, issue_token(user)) for user in users]
 
     return make
 

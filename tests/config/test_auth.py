@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.api_errors import assert_error, assert_validation_error
@@ -25,7 +25,7 @@ def test_register_answers_201_with_a_working_token(api_client):
     user = User.objects.get(username="linh")
     assert not user.is_staff
     assert user.check_password(GOOD["password"])
-    assert Token.objects.get(user=user).key == body["token"]
+    assert AuthToken.objects.get(user=user).token_key == body["token"][:15]
     # The token authenticates: a customer is recognised (403 on a staff endpoint, not 401).
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
@@ -63,9 +63,15 @@ def test_duplicates_are_400(api_client, duplicate):
     body = {"username": "other", "email": "other@example.com", "password": GOOD["password"]}
     body.update(duplicate)
     response = api_client.post(REGISTER, body, format="json")
-    (field,) = duplicate
-    errors = assert_validation_error(response, field)
-    assert errors[0]["code"] == "duplicate"
+    errors = assert_validation_error(response, "non_field_errors")
+    assert errors == [
+        {
+            "field": "non_field_errors",
+            "code": "duplicate",
+            "detail": "These details cannot be used to register; "
+            "if you already have an account, sign in.",
+        }
+    ]
     assert User.objects.count() == 1
 
 
@@ -94,12 +100,13 @@ def test_token_for_good_credentials(api_client):
         TOKEN, {"username": "linh", "password": "correct-horse-battery"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
-    # Asking again gives the same token.
+    assert set(response.json()) == {"token"}
+    # Logging in again issues another token; both work.
     again = api_client.post(
         TOKEN, {"username": "linh", "password": "correct-horse-battery"}, format="json"
     )
-    assert again.json() == response.json()
+    assert again.json()["token"] != response.json()["token"]
+    assert AuthToken.objects.filter(user=user).count() == 2
 
 
 @pytest.mark.parametrize(
@@ -115,7 +122,7 @@ def test_token_for_good_credentials(api_client):
 def test_bad_credentials_are_400(api_client, body, field):
     UserFactory(username="linh")
     assert_validation_error(api_client.post(TOKEN, body, format="json"), field)
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_inactive_users_get_no_token(api_client):
@@ -142,3 +149,47 @@ def test_a_bad_token_is_401_even_on_a_public_endpoint(api_client):
 def test_auth_endpoints_only_take_post(api_client):
     for url in (REGISTER, TOKEN):
         assert_error(api_client.get(url), 405, "method_not_allowed")
+
+
+@pytest.fixture
+def tasks_run_in_place():
+    """Celery runs each task where it is sent (its eager mode), so the mail a
+    registration queues is in the outbox when the answer comes back."""
+    from config.celery_app import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+@pytest.mark.usefixtures("tasks_run_in_place")
+def test_a_taken_username_and_a_taken_email_answer_exactly_alike(api_client, mailoutbox):
+    UserFactory(username="linh", email="linh@example.com")
+    password = GOOD["password"]
+    by_username = api_client.post(
+        REGISTER, {"username": "linh", "email": "new@example.com", "password": password}
+    )
+    by_email = api_client.post(
+        REGISTER, {"username": "newcomer", "email": "LINH@example.com", "password": password}
+    )
+    assert by_username.status_code == by_email.status_code == 400
+    assert by_username.content == by_email.content
+    assert User.objects.count() == 1
+
+
+@pytest.mark.usefixtures("tasks_run_in_place")
+def test_the_owner_of_a_taken_email_is_told_by_mail(api_client, mailoutbox):
+    UserFactory(username="linh", email="linh@example.com")
+    password = GOOD["password"]
+    api_client.post(
+        REGISTER, {"username": "linh", "email": "new@example.com", "password": password}
+    )
+    assert mailoutbox == []  # a taken username alone tells nobody
+    api_client.post(
+        REGISTER, {"username": "newcomer", "email": "Linh@Example.com", "password": password}
+    )
+    (mail,) = mailoutbox
+    assert mail.to == ["linh@example.com"]
+    assert "tried to register" in mail.subject
+    assert "linh" in mail.body

@@ -21,9 +21,9 @@ from datetime import date, timedelta
 import pytest
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import issue_token
 from config.api import errors
 from tests.factories import (
     FlightInventoryFactory,
@@ -61,6 +61,8 @@ ROWS = [
     # --- auth: anyone (a bad body is a 400 for everyone, never a 401/403) ---
     Row("POST", "/api/v1/auth/register/", each(400), body={}),
     Row("POST", "/api/v1/auth/token/", each(400), body={}),
+    # logout: the token's own user (a session alone has no token to revoke)
+    Row("DELETE", "/api/v1/auth/token/", login_required(owner=204, other=204, staff=204)),
     # --- bookings ---
     Row("GET", "/api/v1/bookings/", login_required(owner=200, other=200, staff=200)),
     Row("POST", "/api/v1/bookings/", login_required(owner=201, other=201, staff=201), body="hold"),
@@ -126,7 +128,7 @@ def people(db):
     clients = {"anonymous": APIClient()}
     for role, user in (("owner", owner), ("other", other), ("staff", staff)):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
         client.force_login(user)
         clients[role] = client
     return clients

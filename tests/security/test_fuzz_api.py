@@ -15,7 +15,6 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -24,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.tokens import issue_token
 from tests.factories import (
     FlightInventoryFactory,
     RoomTypeFactory,
@@ -71,7 +71,7 @@ def caller(user) -> dict:
     cabin = FlightInventoryFactory(total_seats=50)
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=10)
-    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    headers = {"Authorization": f"Token {issue_token(user)}"}
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=headers["Authorization"])
     item = {"type": "flight", "flight_id": cabin.flight_id, "cabin_class": "economy", "seats": 1}

@@ -142,3 +142,58 @@ def test_rates_come_from_the_environment_and_throttling_off_turns_them_off():
     assert on["classes"] == ["AnonRateThrottle", "UserRateThrottle", "ScopedRateThrottle"]
     assert on["rates"]["booking_create"] == "7/min"
     assert settings_in_subprocess(THROTTLING="off")["classes"] == []
+
+
+LOGIN = "/api/v1/auth/token/"
+WRONG = {"username": "x", "password": "y"}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("throttled")
+def test_rotating_x_forwarded_for_does_not_dodge_the_login_limit(api_client):
+    """With no trusted proxy (the default), the client's X-Forwarded-For is
+    ignored: every attempt comes from the connection's address."""
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    with override_settings(REST_FRAMEWORK=rates(auth="3/min")):
+        for n in range(3):
+            response = api_client.post(LOGIN, WRONG, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+            assert response.status_code == 400
+        assert_throttled(api_client.post(LOGIN, WRONG, HTTP_X_FORWARDED_FOR="198.51.100.99"))
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("throttled")
+def test_behind_one_trusted_proxy_the_last_hop_is_the_client(api_client):
+    """The load balancer appends the address it saw: that one counts, and
+    whatever the client wrote before it does not."""
+    behind_one = {**rates(auth="2/min"), "NUM_PROXIES": 1}
+    with override_settings(REST_FRAMEWORK=behind_one):
+        for forged in ("10.0.0.1", "10.0.0.2"):
+            xff = f"{forged}, 203.0.113.7"
+            assert api_client.post(LOGIN, WRONG, HTTP_X_FORWARDED_FOR=xff).status_code == 400
+        assert_throttled(
+            api_client.post(LOGIN, WRONG, HTTP_X_FORWARDED_FOR="10.0.0.3, 203.0.113.7")
+        )
+        # Another client behind the same balancer has its own allowance.
+        assert api_client.post(LOGIN, WRONG, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 400
+
+
+def test_the_proxy_count_comes_from_the_environment():
+    script = (
+        "import django, json; django.setup();"
+        "from django.conf import settings;"
+        "print(json.dumps([settings.REST_FRAMEWORK['NUM_PROXIES'], settings.TRUSTED_PROXY_COUNT]))"
+    )
+    for environment, expected in (({}, [0, 0]), ({"TRUSTED_PROXY_COUNT": "1"}, [1, 1])):
+        env = {key: value for key, value in os.environ.items() if key != "TRUSTED_PROXY_COUNT"}
+        env.update(DJANGO_SETTINGS_MODULE="config.settings.local", **environment)
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

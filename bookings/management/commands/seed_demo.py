@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token, revoke_tokens
 from bookings.demo_staff import ensure_demo_staff
 from flights.models import CabinClass, Flight, FlightInventory
 from hotels.models import Hotel, RoomNight, RoomType
@@ -245,6 +245,10 @@ class Command(BaseCommand):
             if (user.is_staff, user.is_superuser) != (is_staff, is_staff):
                 user.is_staff = user.is_superuser = is_staff
                 user.save(update_fields=["is_staff", "is_superuser"])
-            token, _ = Token.objects.get_or_create(user=user)
-            printed.append(("staff" if is_staff else "customer", username, password, token.key))
+            # Tokens cannot be read back: each run revokes the last run's and
+            # prints a new one.
+            revoke_tokens(user)
+            printed.append(
+                ("staff" if is_staff else "customer", username, password, issue_token(user))
+            )
         return printed
