@@ -1,4 +1,4 @@
-"""The bookings' domain errors (API.md, Errors). `config.api.errors` renders
+"""The bookings' domain errors (docs/api.md, Errors). `config.api.errors` renders
 each as `{"code", "detail", ...extra}` with its status."""
 
 from config.exceptions import DomainError

@@ -35,7 +35,7 @@ class BookingStatus(models.TextChoices):
 
 
 class Booking(models.Model):
-    """A temporary hold on inventory and what it becomes (API.md, Bookings)."""
+    """A temporary hold on inventory and what it becomes (docs/api.md, Bookings)."""
 
     reference = models.CharField(max_length=REFERENCE_LENGTH, unique=True, default=new_reference)
     customer = models.ForeignKey(

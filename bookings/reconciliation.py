@@ -1,5 +1,5 @@
 """Reconciliation: every seat and room counter against the bookings' items
-(DESIGN.md, Invariants). `held` must be the units of `held` bookings (overdue
+(docs/design.md, Invariants). `held` must be the units of `held` bookings (overdue
 ones the sweep has not reached yet still hold theirs), `booked` those of
 `confirmed` ones, and `available` the rest of the total.
 

@@ -1,4 +1,4 @@
-"""Redis locks in front of the database (DESIGN.md, Locks).
+"""Redis locks in front of the database (docs/design.md, Locks).
 
 The database is the safety net: row locks and constraints alone keep every
 invariant. These locks only serialize work before it reaches the database, so

@@ -1,4 +1,4 @@
-"""Assertions on the API's error bodies (API.md, Errors)."""
+"""Assertions on the API's error bodies (docs/api.md, Errors)."""
 
 
 def assert_error(response, status: int, code: str) -> dict:

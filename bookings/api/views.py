@@ -1,4 +1,4 @@
-"""Thin views over the booking services (API.md, Bookings)."""
+"""Thin views over the booking services (docs/api.md, Bookings)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema

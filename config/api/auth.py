@@ -1,4 +1,4 @@
-"""Registration, token login and logout (API.md, Auth)."""
+"""Registration, token login and logout (docs/api.md, Auth)."""
 
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator

@@ -88,7 +88,7 @@ def _as_api_error(exc):
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        # API.md: every body is JSON; anything else is a malformed request.
+        # docs/api.md: every body is JSON; anything else is a malformed request.
         return exceptions.ValidationError(
             {
                 "non_field_errors": [

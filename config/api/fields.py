@@ -1,4 +1,4 @@
-"""Strict JSON types: API.md says numbers are JSON integers and text is JSON
+"""Strict JSON types: docs/api.md says numbers are JSON integers and text is JSON
 strings, so `"2"` for a count or `7` for a name is a 400, not a coercion."""
 
 from rest_framework import serializers

@@ -1,4 +1,4 @@
-"""Every body is JSON (API.md). With only the JSON renderer (production and
+"""Every body is JSON (docs/api.md). With only the JSON renderer (production and
 tests), DRF would answer a client that asks for nothing but `text/html` (a
 browser) with 406 before looking at its request; this answers JSON instead,
 with the status the request itself earns (its 404, 403, or 200)."""

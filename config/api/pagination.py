@@ -2,7 +2,7 @@ from rest_framework.pagination import PageNumberPagination as _PageNumberPaginat
 
 
 class PageNumberPagination(_PageNumberPagination):
-    """`?page=` and `?page_size=` (at most 100), as API.md fixes them."""
+    """`?page=` and `?page_size=` (at most 100), as docs/api.md fixes them."""
 
     page_size = 20
     page_size_query_param = "page_size"

@@ -1,4 +1,4 @@
-"""The OpenAPI document describes the error answers too (API.md, Errors), so a
+"""The OpenAPI document describes the error answers too (docs/api.md, Errors), so a
 client generator, and schemathesis, know every body the API can send.
 
 `AutoSchema` adds the shared `Error` body to every operation under the statuses
@@ -67,7 +67,7 @@ ERROR_DESCRIPTIONS = {
     401: "not_authenticated: no or bad credentials (header WWW-Authenticate: Token).",
     403: "permission_denied: not allowed for this user.",
     404: "not_found: no such resource, or not yours.",
-    409: "A conflict with the current state; `code` says which (API.md, Errors).",
+    409: "A conflict with the current state; `code` says which (docs/api.md, Errors).",
     413: "request_too_large: the body is over DATA_UPLOAD_MAX_MEMORY_SIZE (1 MiB).",
     422: "idempotency_key_reused: the Idempotency-Key was used with another body.",
     429: "throttled: too many requests; header Retry-After.",

@@ -311,7 +311,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Business rules (API.md) ----------------------------------------------------------
+# --- Business rules (docs/api.md) ----------------------------------------------------------
 HOLD_TTL_SECONDS = env.int("HOLD_TTL_SECONDS", default=900)
 HOLD_MAX_EXTENSIONS = env.int("HOLD_MAX_EXTENSIONS", default=1)
 MAX_ACTIVE_HOLDS_PER_CUSTOMER = env.int("MAX_ACTIVE_HOLDS_PER_CUSTOMER", default=5)
@@ -323,13 +323,13 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
-# --- Locks (DESIGN.md, Locks) -------------------------------------------------------------
+# --- Locks (docs/design.md, Locks) -------------------------------------------------------------
 LOCK_TIMEOUT_SECONDS = env.float("LOCK_TIMEOUT_SECONDS", default=10.0)
 LOCK_WAIT_SECONDS = env.float("LOCK_WAIT_SECONDS", default=5.0)
 # Per-row Redis locks in front of the inventory rows; see README, Performance.
 INVENTORY_REDIS_LOCKS = env.bool("INVENTORY_REDIS_LOCKS", default=False)
 
-# --- Expiry sweep (DESIGN.md, Expiry) ------------------------------------------------------
+# --- Expiry sweep (docs/design.md, Expiry) ------------------------------------------------------
 EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
 # The sweep refreshes its single-flight lock after every batch, so this only
 # has to outlast one batch; it is also how long a sweep killed mid-run (worker

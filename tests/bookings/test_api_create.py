@@ -1,4 +1,4 @@
-"""POST /api/v1/bookings/: the hold (API.md, Bookings)."""
+"""POST /api/v1/bookings/: the hold (docs/api.md, Bookings)."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/v1/bookings/ (API.md, Bookings)."""
+"""Idempotency-Key on POST /api/v1/bookings/ (docs/api.md, Bookings)."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/bookings/ and /api/v1/bookings/{reference}/ (API.md, Bookings)."""
+"""GET /api/v1/bookings/ and /api/v1/bookings/{reference}/ (docs/api.md, Bookings)."""
 
 import pytest
 

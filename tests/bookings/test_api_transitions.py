@@ -1,4 +1,4 @@
-"""confirm, cancel, extend, and what expiry does to each (API.md, Bookings)."""
+"""confirm, cancel, extend, and what expiry does to each (docs/api.md, Bookings)."""
 
 from datetime import datetime, timedelta
 

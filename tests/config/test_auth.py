@@ -1,4 +1,4 @@
-"""Registration and token login (API.md, Auth)."""
+"""Registration and token login (docs/api.md, Auth)."""
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""Every error under /api/ is the contract's JSON body (API.md, Errors)."""
+"""Every error under /api/ is the contract's JSON body (docs/api.md, Errors)."""
 
 import pytest
 from rest_framework.exceptions import ErrorDetail

@@ -1,5 +1,5 @@
 """Requests a client should not send still get the contract's JSON answer
-(API.md, Errors): unknown URLs whatever the method, error pages asked for as
+(docs/api.md, Errors): unknown URLs whatever the method, error pages asked for as
 HTML, bodies nested or sized to exhaust the server, and odd characters in
 path segments. None is a 500, none is HTML, none changes anything."""
 

@@ -1,4 +1,4 @@
-"""API tokens (API.md, Auth): stored only as digests, expiring, revoked by
+"""API tokens (docs/api.md, Auth): stored only as digests, expiring, revoked by
 DELETE /api/v1/auth/token/ and by a password change, and checked with one
 query and no write on every request."""
 

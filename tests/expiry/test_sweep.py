@@ -1,4 +1,4 @@
-"""The expiry sweep on real PostgreSQL and Redis (DESIGN.md, Expiry)."""
+"""The expiry sweep on real PostgreSQL and Redis (docs/design.md, Expiry)."""
 
 import threading
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""The flights API (API.md, Flights): search, detail, staff create and cabin changes."""
+"""The flights API (docs/api.md, Flights): search, detail, staff create and cabin changes."""
 
 import copy
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,4 @@
-"""The hotels API (API.md, Hotels): search with a stay, detail, staff create
+"""The hotels API (docs/api.md, Hotels): search with a stay, detail, staff create
 and availability ranges."""
 
 import copy

@@ -1,4 +1,4 @@
-"""Who may call what (API.md): every endpoint under /api/, the operations
+"""Who may call what (docs/api.md): every endpoint under /api/, the operations
 endpoints and the admin, for each kind of caller.
 
 One row per endpoint; `expect` gives the status for each role:
@@ -87,7 +87,7 @@ ROWS = [
         "/api/v1/bookings/{reference}/cancel/",
         login_required(owner=200, other=404, staff=200),
     ),
-    # --- flights (API.md, Flights): reads for anyone, writes for staff ---
+    # --- flights (docs/api.md, Flights): reads for anyone, writes for staff ---
     Row("GET", "/api/v1/flights/", each(200)),
     Row("GET", "/api/v1/flights/{flight_id}/", each(200)),
     Row("POST", "/api/v1/flights/", {**CUSTOMER_ONLY, "staff": 400}, body={}),
@@ -97,7 +97,7 @@ ROWS = [
         {**CUSTOMER_ONLY, "staff": 200},
         body={"price": "99.00"},
     ),
-    # --- hotels (API.md, Hotels) ---
+    # --- hotels (docs/api.md, Hotels) ---
     Row("GET", "/api/v1/hotels/", each(200)),
     Row("GET", "/api/v1/hotels/{hotel_id}/", each(200)),
     Row("POST", "/api/v1/hotels/", {**CUSTOMER_ONLY, "staff": 400}, body={}),

@@ -178,7 +178,7 @@ class Endpoint:
     name: str
     call: object
     admin_allows: object
-    # Refused as a 404 to whoever may not even see bookings (API.md: another
+    # Refused as a 404 to whoever may not even see bookings (docs/api.md: another
     # customer's booking reads as nonexistent), else 403.
     on_a_booking: bool = False
 
