@@ -6,25 +6,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.CharField(default=events.models.new_event_id, editable=False, max_length=24, primary_key=True, serialize=False)),
-                ('type', models.CharField(choices=[('booking.held', 'Booking Held'), ('booking.confirmed', 'Booking Confirmed'), ('booking.released', 'Booking Released'), ('booking.expired', 'Booking Expired'), ('booking.cancelled', 'Booking Cancelled')], max_length=40)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('data', models.JSONField()),
-                ('relayed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=events.models.new_event_id,
+                        editable=False,
+                        max_length=24,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("booking.held", "Booking Held"),
+                            ("booking.confirmed", "Booking Confirmed"),
+                            ("booking.released", "Booking Released"),
+                            ("booking.expired", "Booking Expired"),
+                            ("booking.cancelled", "Booking Cancelled"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("data", models.JSONField()),
+                ("relayed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(condition=models.Q(('relayed_at__isnull', True)), fields=['id'], name='event_not_relayed'), models.Index(fields=['type', 'id'], name='event_type')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("relayed_at__isnull", True)),
+                        fields=["id"],
+                        name="event_not_relayed",
+                    ),
+                    models.Index(fields=["type", "id"], name="event_type"),
+                ],
             },
         ),
     ]
