@@ -430,11 +430,13 @@ def test_unavailable_counts_overlapping_stays_of_the_same_booking(customer_clien
 
 
 def test_the_upper_limits_themselves_are_accepted(customer_client):
-    """10 items, 9 seats, 9 rooms, 30 nights: the largest request that is valid."""
-    big = FlightInventoryFactory(total_seats=100)
+    """10 items, 9 seats of each of 9 cabins, 9 rooms, 30 nights: the largest
+    request that is valid (9 seats is also the most of one cabin per booking)."""
+    cabins = [FlightInventoryFactory(total_seats=100) for _ in range(9)]
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=30, rooms=9)
-    items = [flight_item(big, 9)] * 9 + [hotel_item(room_type, start_in_days=1, nights=30, rooms=9)]
+    items = [flight_item(cabin, 9) for cabin in cabins]
+    items.append(hotel_item(room_type, start_in_days=1, nights=30, rooms=9))
     response = hold_through_api(customer_client, *items)
     assert response.status_code == 201, response.content
-    assert counters(big) == (19, 81, 0)
+    assert {counters(cabin) for cabin in cabins} == {(91, 9, 0)}

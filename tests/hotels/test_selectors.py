@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from hotels.models import RoomType
+from bookings.services.inventory import move
+from hotels.models import RoomNight, RoomType
 from hotels.selectors import HotelListing, RoomTypeOffer, Stay, get_hotel, hotel_listings
-from hotels.services import move_rooms
 from tests.factories import HotelFactory, RoomTypeFactory, put_nights_on_sale
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_a_stay_gives_each_room_type_as_an_offer_with_the_stays_figures():
     full = RoomTypeFactory(hotel=hotel, code="DBL")
     # A night either side of the stay, the one before nearly sold out: neither counts.
     nights = put_nights_on_sale(full, D - timedelta(days=1), 5, rooms=6, price="80.00")
-    move_rooms({nights[0].pk: 5, nights[2].pk: 4}, source="available", target="held")
+    move(RoomNight, {nights[0].pk: 5, nights[2].pk: 4}, source="available", target="held")
     put_nights_on_sale(RoomTypeFactory(hotel=hotel, code="TWN"), D, 2, price="70.00")
     RoomTypeFactory(hotel=hotel, code="STE")
     stay = dataclasses.replace(THREE_NIGHTS, rooms=3)

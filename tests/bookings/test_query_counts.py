@@ -1,0 +1,73 @@
+"""How many statements each booking request costs, exactly, so a change that
+adds one is a decision and not an accident. Counted through the API as a
+customer's app calls it, token authentication included; the test's own
+transaction makes each atomic block a SAVEPOINT and a RELEASE (both counted;
+in production they are the BEGIN and COMMIT)."""
+
+import pytest
+
+from tests.booking_requests import (
+    BOOKINGS_URL,
+    booking_url,
+    flight_item,
+    hold_through_api,
+    hotel_item,
+)
+
+pytestmark = pytest.mark.django_db
+
+# token; customer lock; active holds (and the key); cabins locked; the booking,
+# its items, history and event (one statement); the counter move; savepoint, release.
+FLIGHT_HOLD = 8
+# The same with the nights locked and moved instead of the cabin.
+HOTEL_HOLD = 8
+# One more: the replay lookup before any lock.
+KEYED_HOLD = 9
+# token; the booking; its flight items (with cabins); its hotel items; a
+# savepoint; the booking locked; status + history + event; the counter move; release.
+CANCEL = 9
+CONFIRM = 9
+# token; the booking; its two kinds of items.
+DETAIL = 4
+# token; the count; the page; its two kinds of items.
+LIST = 5
+
+
+def test_a_flight_hold(customer_client, cabin, django_assert_num_queries):
+    with django_assert_num_queries(FLIGHT_HOLD):
+        assert hold_through_api(customer_client, flight_item(cabin, 2)).status_code == 201
+
+
+def test_a_hotel_hold(customer_client, room_type, django_assert_num_queries):
+    with django_assert_num_queries(HOTEL_HOLD):
+        response = hold_through_api(customer_client, hotel_item(room_type, nights=5))
+    assert response.status_code == 201
+
+
+def test_a_hold_with_an_idempotency_key(customer_client, cabin, django_assert_num_queries):
+    with django_assert_num_queries(KEYED_HOLD):
+        response = hold_through_api(customer_client, flight_item(cabin), key="query-count")
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(("action", "queries"), [("cancel", CANCEL), ("confirm", CONFIRM)])
+def test_a_transition(customer_client, cabin, action, queries, django_assert_num_queries):
+    reference = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    body = {"payment_reference": "pay-1"} if action == "confirm" else {}
+    with django_assert_num_queries(queries):
+        response = customer_client.post(booking_url(reference, action), body, format="json")
+    assert response.status_code == 200
+
+
+def test_a_booking_read(customer_client, cabin, django_assert_num_queries):
+    reference = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
+    with django_assert_num_queries(DETAIL):
+        assert customer_client.get(booking_url(reference)).status_code == 200
+
+
+def test_the_booking_list_whatever_its_length(customer_client, cabin, django_assert_num_queries):
+    for _ in range(3):
+        hold_through_api(customer_client, flight_item(cabin))
+    with django_assert_num_queries(LIST):
+        response = customer_client.get(BOOKINGS_URL)
+    assert response.json()["count"] == 3
