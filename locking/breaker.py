@@ -25,14 +25,15 @@ from functools import cache
 
 import redis
 from django.conf import settings
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from locking import metrics
 
 logger = logging.getLogger(__name__)
 
 
-class RedisUnavailable(ConnectionError):
+class RedisUnavailable(RedisConnectionError):
     """Redis was skipped: it failed moments ago and its cool-down is not over."""
 
 
@@ -98,13 +99,16 @@ def breaker_for(address: str) -> Breaker:
 
 
 def close_all() -> None:
-    """Forget every outage (tests start each from a closed breaker)."""
+    """Close every breaker (each test starts with Redis trusted again)."""
     for breaker in list(_breakers.values()):
         breaker.succeeded()
 
 
 def _address(options: dict) -> str:
     return options.get("path") or f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
+
+
+_FAILURES = (RedisConnectionError, RedisTimeoutError)
 
 
 class _Guarded:
@@ -116,21 +120,21 @@ class _Guarded:
     def connect(self, *args, **kwargs):
         try:
             return super().connect(*args, **kwargs)
-        except (ConnectionError, TimeoutError) as exc:
+        except _FAILURES as exc:
             self.breaker.failed(exc)
             raise
 
     def send_packed_command(self, *args, **kwargs):
         try:
             return super().send_packed_command(*args, **kwargs)
-        except (ConnectionError, TimeoutError) as exc:
+        except _FAILURES as exc:
             self.breaker.failed(exc)
             raise
 
     def read_response(self, *args, **kwargs):
         try:
             response = super().read_response(*args, **kwargs)
-        except (ConnectionError, TimeoutError) as exc:
+        except _FAILURES as exc:
             self.breaker.failed(exc)
             raise
         self.breaker.succeeded()
