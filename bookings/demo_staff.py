@@ -5,21 +5,19 @@ from django.contrib.auth.models import Group
 
 from bookings.staff_groups import BOOKING_AGENTS, INVENTORY_MANAGERS, ensure_staff_groups
 
-# Demo credentials, printed by the seed: a demo database is not a production one.
-DEMO_STAFF = [
-    ("agent", "agent-demo-password", BOOKING_AGENTS),
-    ("inventory", "inventory-demo-password", INVENTORY_MANAGERS),
-]
+DEMO_STAFF = [("agent", BOOKING_AGENTS), ("inventory", INVENTORY_MANAGERS)]
 
 
-def ensure_demo_staff() -> list[tuple[str, str]]:
+def ensure_demo_staff(passwords: dict[str, str]) -> list[tuple[str, str]]:
     """Create (or bring back in line) the demo booking agent and inventory
-    manager; returns their (username, password). Running it again changes
-    nothing, and leaves their sessions alone."""
+    manager with the given passwords (by username); returns their (username,
+    password). Running it again with the same passwords changes nothing, and
+    leaves their sessions alone."""
     ensure_staff_groups()
     User = get_user_model()
     credentials = []
-    for username, password, group_name in DEMO_STAFF:
+    for username, group_name in DEMO_STAFF:
+        password = passwords[username]
         user, _ = User.objects.get_or_create(
             username=username, defaults={"email": f"{username}@example.com"}
         )

@@ -29,6 +29,10 @@ redis_unavailable = Counter(
     "travel_lock_redis_unavailable_total",
     "Times Redis could not be reached for a lock and work went on under database locks alone.",
 )
+redis_breaker_opens = Counter(
+    "travel_redis_breaker_opens_total",
+    "Times a process stopped calling Redis for its cool-down after a failure (locking.breaker).",
+)
 
 
 # Prometheus counters live in each process; the staff dashboard runs in one web

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: provision, migrate, seed the demo data, then run the web server,
-# a Celery worker and Celery beat together under honcho. Ctrl-C stops
-# everything this script started, the local PostgreSQL and Redis included.
+# a Celery worker and Celery beat together under honcho. PostgreSQL and Redis
+# run apart from them: honcho stops all three when one of them dies, and this
+# script then starts them again, so a crashed worker never takes the database
+# down. Ctrl-C (or SIGTERM) stops everything this script started, the local
+# PostgreSQL and Redis included.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,4 +33,17 @@ cat <<MSG
   The demo logins are printed above by seed_demo. Ctrl-C stops everything.
 
 MSG
-honcho start --procfile Procfile --port "$PORT"
+# honcho runs in the background so that a SIGTERM to this script reaches it
+# too; the INT/TERM trap stops it and ends the loop, then the EXIT trap stops
+# the data services.
+stopping=0
+honcho_pid=
+trap 'stopping=1; [ -z "$honcho_pid" ] || kill -TERM "$honcho_pid" 2>/dev/null || true' INT TERM
+while :; do
+    honcho start --procfile Procfile --port "$PORT" &
+    honcho_pid=$!
+    while kill -0 "$honcho_pid" 2>/dev/null; do wait "$honcho_pid" || true; done
+    [ "$stopping" -eq 1 ] && break
+    echo "==> an app process ended; starting web, worker and beat again (Ctrl-C stops)" >&2
+    sleep 2
+done

@@ -17,5 +17,5 @@ ruff check .
 ruff format --check .
 echo "==> missing migrations"
 DJANGO_SETTINGS_MODULE=config.settings.test python manage.py makemigrations --check --dry-run
-echo "==> pytest"
-pytest "$@"
+echo "==> pytest, with line coverage of the apps (pyproject.toml, [tool.coverage])"
+pytest --cov --cov-report=term "$@"

@@ -6,15 +6,19 @@ from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_token
+from locking import breaker
 from tests.factories import FlightInventoryFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
-    """Locks, throttles and counters of one test never leak into the next."""
+    """Locks, throttles and counters of one test never leak into the next,
+    nor does an outage another test left in Redis's circuit breaker."""
+    breaker.close_all()
     connection = get_redis_connection("default")
     connection.flushdb()
     yield
+    breaker.close_all()
     connection.flushdb()
 
 

@@ -23,6 +23,11 @@ def seed() -> str:
     return out.getvalue()
 
 
+def printed_passwords(output: str) -> dict[str, str]:
+    """The logins seed_demo printed: {username: password}."""
+    return dict(re.findall(r"username=(\S+)\s+password=(\S+)", output))
+
+
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
@@ -59,16 +64,29 @@ def test_seed_creates_a_realistic_demo_set():
 
 def test_seed_prints_working_logins():
     output = seed()
-    staff = authenticate(username="staff", password="staff-demo-pass")
-    customer = authenticate(username="customer", password="customer-demo-pass")
+    passwords = printed_passwords(output)
+    assert set(passwords) == {"staff", "customer", "agent", "inventory"}
+    staff = authenticate(username="staff", password=passwords["staff"])
+    customer = authenticate(username="customer", password=passwords["customer"])
     assert staff.is_staff and staff.is_superuser
     assert not customer.is_staff and not customer.is_superuser
-    for user, password in ((staff, "staff-demo-pass"), (customer, "customer-demo-pass")):
-        assert password in output
+    for user in (staff, customer):
         printed = re.search(rf"username={user.username}\s.*token=(\S+)", output).group(1)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {printed}")
         assert client.get("/api/v1/bookings/").status_code == 200
+    for username in ("agent", "inventory"):
+        assert authenticate(username=username, password=passwords[username]).is_staff
+
+
+def test_seed_draws_new_passwords_at_every_run():
+    """No demo password is fixed anywhere (code, README): each run draws and
+    prints new ones, and only those open the accounts."""
+    first, second = printed_passwords(seed()), printed_passwords(seed())
+    for username, password in first.items():
+        assert len(password) >= 16 and password != second[username]
+        assert authenticate(username=username, password=password) is None
+        assert authenticate(username=username, password=second[username]) is not None
 
 
 def test_seed_twice_changes_nothing():
@@ -90,8 +108,8 @@ def test_seed_restores_the_printed_passwords():
     staff.set_password("changed-by-someone")
     staff.is_superuser = False
     staff.save()
-    seed()
-    staff = authenticate(username="staff", password="staff-demo-pass")
+    passwords = printed_passwords(seed())
+    staff = authenticate(username="staff", password=passwords["staff"])
     assert staff is not None and staff.is_superuser
 
 

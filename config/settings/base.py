@@ -131,6 +131,8 @@ def _redis_db(url: str, offset: int) -> str:
 
 
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+# After a Redis failure each process skips Redis this long (locking.breaker).
+REDIS_COOL_DOWN_SECONDS = env.float("REDIS_COOL_DOWN_SECONDS", default=5.0)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -139,6 +141,7 @@ CACHES = {
         "OPTIONS": {
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "CONNECTION_POOL_CLASS": "locking.breaker.ConnectionPool",
             "CONNECTION_POOL_KWARGS": {"max_connections": 100, "retry_on_timeout": False},
         },
     },

@@ -79,7 +79,8 @@ def test_inventory_managers_may_add_and_change_inventory_and_agents_may_not(
 
 @pytest.mark.django_db
 def test_demo_staff_can_log_in_and_a_second_run_changes_nothing():
-    first = ensure_demo_staff()
+    passwords = {"agent": "agent-test-pass", "inventory": "inventory-test-pass"}
+    first = ensure_demo_staff(passwords)
     assert [username for username, _ in first] == ["agent", "inventory"]
     client = Client()
     for username, password in first:
@@ -88,7 +89,7 @@ def test_demo_staff_can_log_in_and_a_second_run_changes_nothing():
     users = get_user_model().objects.filter(username__in=["agent", "inventory"])
     hashes = dict(users.values_list("username", "password"))
 
-    assert ensure_demo_staff() == first
+    assert ensure_demo_staff(passwords) == first
     assert dict(users.values_list("username", "password")) == hashes  # sessions survive
     agent = users.get(username="agent")
     assert list(agent.groups.values_list("name", flat=True)) == [BOOKING_AGENTS]
@@ -98,8 +99,9 @@ def test_demo_staff_can_log_in_and_a_second_run_changes_nothing():
 
 @pytest.mark.django_db
 def test_demo_staff_takes_back_a_demoted_user():
-    ensure_demo_staff()
+    passwords = {"agent": "agent-test-pass", "inventory": "inventory-test-pass"}
+    ensure_demo_staff(passwords)
     get_user_model().objects.filter(username="agent").update(is_staff=False, is_active=False)
-    ensure_demo_staff()
+    ensure_demo_staff(passwords)
     agent = get_user_model().objects.get(username="agent")
     assert agent.is_staff and agent.is_active

@@ -4,6 +4,7 @@ user and a customer. Idempotent: rows are keyed on their natural keys and only
 created when missing, so a second run changes nothing (and never touches
 counters that holds have moved)."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,17 +15,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.tokens import issue_token, revoke_tokens
-from bookings.demo_staff import ensure_demo_staff
+from bookings.demo_staff import DEMO_STAFF, ensure_demo_staff
 from flights.models import CabinClass, Flight, FlightInventory
 from hotels.models import Hotel, RoomNight, RoomType
 
 FLIGHT_DAYS = 28
 HOTEL_NIGHTS = 90
 
-# Demo credentials only: printed on purpose, never use them outside a demo.
+# username, email, is_staff (and superuser). Their passwords are drawn afresh
+# at every run and printed, so no demo login is ever published in the docs or
+# the code: a demo database left reachable does not open with a known password.
 DEMO_USERS = (
-    ("staff", "staff@example.com", "staff-demo-pass", True),
-    ("customer", "customer@example.com", "customer-demo-pass", False),
+    ("staff", "staff@example.com", True),
+    ("customer", "customer@example.com", False),
 )
 
 
@@ -120,21 +123,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Run even with DEBUG off (the demo users have well-known passwords).",
+            help="Run even with DEBUG off (the demo users' passwords are printed).",
         )
 
     def handle(self, *args, force: bool = False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
-                "DEBUG is off: seed_demo creates users with published passwords. "
+                "DEBUG is off: seed_demo creates users and prints their passwords. "
                 "Pass --force if this really is a demo."
             )
         today = datetime.now(UTC).date()
+        usernames = [username for username, *_ in DEMO_USERS] + [u for u, _ in DEMO_STAFF]
+        passwords = {username: secrets.token_urlsafe(12) for username in usernames}
         with transaction.atomic():
             flights, cabins = self._seed_flights(today)
             hotels, nights = self._seed_hotels(today)
-            users = self._seed_users()
-            staff = ensure_demo_staff()
+            users = self._seed_users(passwords)
+            staff = ensure_demo_staff(passwords)
         self.stdout.write(
             f"Demo data: {flights} new flights ({cabins} new cabins), "
             f"{hotels} new hotels ({nights} new room nights)."
@@ -230,10 +235,11 @@ class Command(BaseCommand):
         RoomNight.objects.bulk_create(nights, ignore_conflicts=True, batch_size=1000)
         return new_hotels, RoomNight.objects.count() - before
 
-    def _seed_users(self) -> list[tuple[str, str, str, str]]:
+    def _seed_users(self, passwords: dict[str, str]) -> list[tuple[str, str, str, str]]:
         User = get_user_model()
         printed = []
-        for username, email, password, is_staff in DEMO_USERS:
+        for username, email, is_staff in DEMO_USERS:
+            password = passwords[username]
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"email": email, "is_staff": is_staff, "is_superuser": is_staff},
