@@ -15,7 +15,6 @@ import uuid
 import psycopg
 import pytest
 from django.conf import settings
-from loadtest.stack import free_ports, wait_until
 
 from tests.deploy.container import (
     ROOT,
@@ -24,6 +23,7 @@ from tests.deploy.container import (
     image_environment,
     moved_url,
 )
+from tests.faults.stack import free_ports, wait_until
 
 STAGES = dockerfile_stages((ROOT / "Dockerfile").read_text())
 RUNTIME = STAGES[-1]

@@ -15,9 +15,9 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
-from loadtest.stack import free_ports, wait_until
 
 from tests.deploy.container import ROOT
+from tests.faults.stack import free_ports, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 

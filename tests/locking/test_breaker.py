@@ -9,7 +9,6 @@ import time
 
 import pytest
 from django_redis.pool import ConnectionFactory
-from loadtest.stack import free_ports, wait_until
 from prometheus_client import REGISTRY
 from rest_framework.views import APIView
 
@@ -18,6 +17,7 @@ from locking import breaker, locks
 from tests.booking_requests import flight_item, hold_through_api
 from tests.conftest import client_for
 from tests.factories import FlightInventoryFactory, UserFactory
+from tests.faults.stack import free_ports, wait_until
 from tests.invariants import assert_inventory_consistent
 
 COOL_DOWN = 1.0
