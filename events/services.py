@@ -1,5 +1,8 @@
 """Writing events into the outbox, and relaying them once committed."""
 
+import time
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,12 +17,34 @@ def record_events(events: list[Event]) -> None:
 
 
 def relay_after_commit() -> None:
-    """Enqueue the relay once the current transaction commits; never for one
+    """Have the relay run once the current transaction commits; never for one
     that rolls back. `robust`: a broker that cannot be reached after the
     commit costs only the wait for the catch-up, never the request."""
-    from events.tasks import relay_events
+    transaction.on_commit(_relay.soon, robust=True)
 
-    transaction.on_commit(relay_events.delay, robust=True)
+
+class _Coalescer:
+    """One relay for every commit of a short window, per process: the first
+    commit of a window enqueues a relay that runs when the window closes, and
+    so sees every event committed in it; later commits of the window enqueue
+    nothing. Enqueuing a Celery message per hold and cancel cost a tenth of
+    their CPU (profiled); an event waits at most the window."""
+
+    def __init__(self):
+        self.window_ends = 0.0
+
+    def soon(self) -> None:
+        from events.tasks import relay_events
+
+        now = time.monotonic()
+        if now < self.window_ends:
+            return
+        window = settings.EVENT_RELAY_WINDOW_SECONDS
+        self.window_ends = now + window
+        relay_events.apply_async(countdown=window)
+
+
+_relay = _Coalescer()
 
 
 def relay_pending(*, limit: int = 1000) -> int:

@@ -65,8 +65,7 @@ def release_overdue_holds_on(items: Sequence[ItemRequest]) -> int:
     """Expire the overdue holds on the inventory rows these items need,
     waiting for any that another transaction has locked: once it ends, the
     booking is either no longer held (another request expired, confirmed or
-    released it) or ours to expire. Returns how many were in the way: the
-    caller tries again if any, as each has left its hold by now."""
+    released it) or ours to expire. Returns how many were in the way."""
     touching = Q(pk__in=[])
     for item in items:
         if isinstance(item, FlightRequest):

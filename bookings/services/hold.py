@@ -4,8 +4,10 @@ most once per Idempotency-Key.
 One customer's requests are serialized (a Redis lock in front, the
 customer's row lock as the last word); the inventory rows are locked in
 primary-key order and the hold is decided on their figures as locked, then
-the units move. A hold refused for want of units first has the overdue holds
-on those rows released, and is tried once more."""
+the units move. A hold refused for want of units has the overdue holds on
+those rows released, and is decided once more on the rows as locked then, so
+units given back meanwhile (by that release or by anyone else's) are not
+missed."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,7 +71,8 @@ def hold_booking(
     try:
         with locks.acquire(*_lock_keys(customer, items)):
             attempt = _try_hold(customer, items, idempotency_key, fingerprint)
-            if attempt.unavailable and release_overdue_holds_on(items):
+            if attempt.unavailable:
+                release_overdue_holds_on(items)
                 attempt = _try_hold(customer, items, idempotency_key, fingerprint)
     except locks.LockTimeout:
         if idempotency_key:

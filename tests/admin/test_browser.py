@@ -68,6 +68,7 @@ def a_month_of_business():
     put_nights_on_sale(room_type, today, nights=32, rooms=40)
     for day in range(0, 30, 2):
         departure = now.replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=day)
+        departure = max(departure, now + timedelta(hours=1))  # holds refuse departed flights
         flight = FlightFactory(departure_at=departure)
         cabin = FlightInventoryFactory(flight=flight, total_seats=120)
         for n in range(day % 5 + 2):

@@ -8,6 +8,7 @@ from django_celery_beat.models import PeriodicTask
 from bookings import services
 from bookings.models import Booking
 from bookings.services import inventory
+from events import services as events_services
 from events.models import Event
 from events.services import relay_pending
 from events.tasks import relay_events
@@ -91,7 +92,7 @@ def test_the_relay_is_enqueued_on_commit_only(
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         booking = hold_through_services(customer, cabin)
-    assert relay_events.delay in callbacks
+    assert len(callbacks) == 1
     monkeypatch.setattr(inventory, "move_units_of", lambda *a, **k: 1 / 0)
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ZeroDivisionError):
         services.cancel_booking(booking=booking, actor=customer)
@@ -113,3 +114,24 @@ def test_beat_catches_up_on_the_relay_every_minute():
     task = PeriodicTask.objects.get(task="events.tasks.relay_events")
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (60, "seconds")
+
+
+def test_commits_of_one_window_share_one_relay_that_runs_when_the_window_closes(
+    customer, cabin, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENT_RELAY_WINDOW_SECONDS = 60
+    enqueued = []
+    monkeypatch.setattr(relay_events, "apply_async", lambda **options: enqueued.append(options))
+    monkeypatch.setattr(events_services, "_relay", events_services._Coalescer())
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = hold_through_services(customer, cabin)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_booking(booking=booking, actor=customer)
+    assert enqueued == [{"countdown": 60}]
+    settings.EVENT_RELAY_WINDOW_SECONDS = 0
+    monkeypatch.setattr(events_services, "_relay", events_services._Coalescer())
+    with django_capture_on_commit_callbacks(execute=True):
+        hold_through_services(customer, cabin)
+    with django_capture_on_commit_callbacks(execute=True):
+        hold_through_services(customer, cabin)
+    assert enqueued == [{"countdown": 60}, {"countdown": 0}, {"countdown": 0}]
