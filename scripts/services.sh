@@ -47,6 +47,9 @@ apt_install() {
 }
 
 cmd_deps() {
+    # uv comes from the system's Python, never from the checkout's own .venv
+    # (no pip, no uv in it), even when the caller put .venv/bin first on PATH.
+    PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$ROOT/.venv/bin" | paste -sd: -)"
     local uv=(uv)
     if ! command -v uv >/dev/null 2>&1; then
         uv=(python3 -m uv)

@@ -43,7 +43,7 @@ CHECK_IN = date.today() + timedelta(days=3)
 
 @pytest.fixture
 def users():
-    ensure_demo_staff()
+    ensure_demo_staff({"agent": "agent-test-pass", "inventory": "inventory-test-pass"})
     demo = get_user_model().objects.in_bulk(["agent", "inventory"], field_name="username")
     return {
         **demo,
