@@ -62,3 +62,10 @@ def test_the_docs_start_up_script_is_served_as_a_file():
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_json_answers_carry_no_policy(customer_client):
+    response = customer_client.get("/api/v1/bookings/")
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response
+    assert "Content-Security-Policy" in Client().get("/admin/login/")
