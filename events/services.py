@@ -1,9 +1,14 @@
 """Writing events into the outbox, and relaying them once committed."""
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from events import deliveries, emails, metrics
 from events.models import Event
+
+# The relay's advisory lock key (any constant no other code uses).
+RELAY_LOCK = 7_114_201
 
 
 def record_events(events: list[Event]) -> None:
@@ -23,16 +28,28 @@ def relay_after_commit() -> None:
 
 
 def relay_pending(*, limit: int = 1000) -> int:
-    """Hand the oldest events not yet relayed to their consumers and mark
-    them relayed. Rows another relay has locked are skipped, so two relays
-    never hand over the same event. For now the outbox has no consumers:
-    relaying only marks. Returns how many it relayed."""
+    """Hand the oldest committed events not yet relayed to their consumers:
+    give each the feed's next sequence number, make its webhook deliveries
+    and customer emails, mark it relayed, all in one transaction, and enqueue
+    their tasks once it commits. Returns how many it relayed.
+
+    One relay at a time (a transaction-level advisory lock, waited for): the
+    sequence numbers are then handed out in commit order, so a reader of the
+    feed who has seen number n never later finds a new event below n."""
     with transaction.atomic():
-        pending = list(
-            Event.objects.filter(relayed_at__isnull=True)
-            .order_by("id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
-        )
-        Event.objects.filter(id__in=pending).update(relayed_at=timezone.now())
-    return len(pending)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK])
+        events = list(Event.objects.filter(relayed_at__isnull=True).order_by("id")[:limit])
+        if not events:
+            return 0
+        last = Event.objects.aggregate(last=Max("sequence"))["last"] or 0
+        now = timezone.now()
+        for number, event in enumerate(events, start=last + 1):
+            event.sequence, event.relayed_at = number, now
+        Event.objects.bulk_update(events, ["sequence", "relayed_at"])
+        made = deliveries.plan(events)
+        deliveries.enqueue_after_commit(deliveries.heads(made))
+        emails.enqueue_after_commit([email.pk for email in emails.plan(events)])
+    for event in events:
+        metrics.events_relayed.labels(type=event.type).inc()
+    return len(events)
