@@ -23,7 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from events import metrics, receivers
+from events import metrics, queueing, receivers
 from events.api.serializers import EventSerializer
 from events.models import (
     DeliveryAttempt,
@@ -36,6 +36,7 @@ from events.models import (
 logger = logging.getLogger(__name__)
 
 PENDING = DeliveryStatus.PENDING
+DELIVER = "events.tasks.deliver_webhook"
 # A retry due sooner than this is enqueued with a countdown; a later one waits
 # in the table for the catch-up (a Redis broker redelivers a message whose
 # countdown outlives its visibility timeout).
@@ -268,11 +269,8 @@ def set_endpoint_active(endpoint: WebhookEndpoint, active: bool) -> None:
 
 
 def enqueue_after_commit(ids: list[int], countdown: float = 0) -> None:
-    from events.tasks import deliver_webhook
+    queueing.enqueue_each_after_commit(DELIVER, ids, countdown=countdown)
 
-    def enqueue():
-        for pk in ids:
-            deliver_webhook.apply_async((pk,), countdown=countdown or None)
 
-    if ids:
-        transaction.on_commit(enqueue, robust=True)
+def enqueue(ids: list[int]) -> None:
+    queueing.enqueue_each(DELIVER, ids)

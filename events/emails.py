@@ -24,11 +24,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from events import metrics
+from events import metrics, queueing
 from events.models import CustomerEmail, EmailKind, EmailStatus, Event, EventType
 
 logger = logging.getLogger(__name__)
 
+SEND = "events.tasks.send_customer_email"
 KIND_OF_EVENT = {
     EventType.BOOKING_CONFIRMED: EmailKind.CONFIRMED,
     EventType.PAYMENT_FAILED: EmailKind.PAYMENT_FAILED,
@@ -136,11 +137,8 @@ def _settle(email: CustomerEmail, status: str, *, error: str = "", outcome: str 
 
 
 def enqueue_after_commit(ids: list[int]) -> None:
-    from events.tasks import send_customer_email
+    queueing.enqueue_each_after_commit(SEND, ids)
 
-    def enqueue():
-        for pk in ids:
-            send_customer_email.delay(pk)
 
-    if ids:
-        transaction.on_commit(enqueue, robust=True)
+def enqueue(ids: list[int]) -> None:
+    queueing.enqueue_each(SEND, ids)

@@ -6,7 +6,7 @@ a slow receiver never holds up the sweep."""
 
 from celery import shared_task
 
-from events import deliveries, emails, services
+from events import deliveries, emails, queueing, services
 
 BATCH = 1000
 
@@ -29,6 +29,13 @@ def deliver_webhook(delivery_id: int) -> str:
     return deliveries.attempt(delivery_id)
 
 
+@shared_task(ignore_result=True)
+def dispatch(task_name: str, ids: list[int]) -> int:
+    """A relay batch's deliveries or emails, enqueued one message each."""
+    queueing.enqueue_each(task_name, ids)
+    return len(ids)
+
+
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=70)
 def send_customer_email(email_id: int) -> str:
     return emails.send(email_id)
@@ -41,8 +48,6 @@ def catch_up_deliveries() -> dict[str, int]:
     lost message, a worker killed mid-attempt once its lease lapsed).
     Enqueuing one twice is harmless: a task finds it taken and stops."""
     due_deliveries, due_emails = deliveries.due(), emails.due()
-    for pk in due_deliveries:
-        deliver_webhook.delay(pk)
-    for pk in due_emails:
-        send_customer_email.delay(pk)
+    deliveries.enqueue(due_deliveries)
+    emails.enqueue(due_emails)
     return {"deliveries": len(due_deliveries), "emails": len(due_emails)}

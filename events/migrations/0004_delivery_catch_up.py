@@ -1,5 +1,6 @@
 """The deliveries' and emails' catch-up in beat's schedule, every 30 seconds:
-a retry due past its countdown, a lost message, a worker killed mid-attempt."""
+a retry due past its countdown, a lost message, a worker killed mid-attempt.
+And the feed's sequence for the events relayed before it existed, in id order."""
 
 from django.db import migrations
 from django.utils import timezone
@@ -35,4 +36,17 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_periodic_task, remove_periodic_task)]
+    operations = [
+        migrations.RunPython(create_periodic_task, remove_periodic_task),
+        migrations.RunSQL(
+            """
+            UPDATE events_event SET sequence = numbered.n
+            FROM (
+                SELECT id, row_number() OVER (ORDER BY id) AS n
+                FROM events_event WHERE relayed_at IS NOT NULL
+            ) AS numbered
+            WHERE events_event.id = numbered.id
+            """,
+            migrations.RunSQL.noop,
+        ),
+    ]

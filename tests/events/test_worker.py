@@ -143,3 +143,34 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_catch_up(
         worker.log_file.close()
     bodies = received(receiver, endpoint)
     assert len(bodies) == 2 and bodies[0] == bodies[1]  # at least once, the same event
+
+
+def test_a_large_relay_batch_is_dispatched_and_every_event_delivered(receiver, tmp_path):
+    """Past queueing.DIRECT_LIMIT deliveries, the relay hands their enqueuing
+    to one `dispatch` task on the webhooks queue."""
+    from events.models import Event
+    from events.queueing import DIRECT_LIMIT
+    from events.tasks import relay_events
+
+    purge_queues()
+    endpoint = subscribe(receiver.url_for("/hooks"), ["booking.held"])
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    count = DIRECT_LIMIT + 10
+    Event.objects.bulk_create(
+        Event(type="booking.held", data={"booking": {"reference": f"R{i}"}}) for i in range(count)
+    )
+    log_path = tmp_path / "worker.log"
+    worker = start_worker(log_path)
+    try:
+        relay_events.delay()
+        wait_for(
+            lambda: WebhookDelivery.objects.filter(status="delivered").count() == count,
+            worker,
+            log_path,
+            "not every event was delivered",
+        )
+    finally:
+        processes.stop(worker)
+        worker.log_file.close()
+    assert "events.tasks.dispatch" in log_path.read_text()
+    assert len({b["id"] for b in received(receiver, endpoint)}) == count
