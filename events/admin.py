@@ -21,6 +21,10 @@ from events.models import (
 )
 
 
+# Who may send events again: whoever may change the endpoints.
+REDELIVER_PERMISSION = "events.change_webhookendpoint"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
@@ -41,10 +45,13 @@ class EventAdmin(ReadOnlyAdmin):
     readonly_fields = ["id", "type", "created_at", "data", "relayed_at", "sequence"]
     actions = ["redeliver"]
 
-    @admin.action(description="Redeliver to every subscribed endpoint", permissions=["view"])
+    @admin.action(description="Redeliver to every subscribed endpoint", permissions=["redeliver"])
     def redeliver(self, request, queryset):
         count = deliveries.redeliver_events(list(queryset.exclude(relayed_at=None)))
         self.message_user(request, f"{count} deliveries scheduled.", messages.SUCCESS)
+
+    def has_redeliver_permission(self, request):
+        return request.user.has_perm(REDELIVER_PERMISSION)
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -184,7 +191,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{count} deliveries scheduled again.", messages.SUCCESS)
 
     def has_redeliver_permission(self, request):
-        return request.user.has_perm("events.change_webhookendpoint")
+        return request.user.has_perm(REDELIVER_PERMISSION)
 
 
 @admin.register(CustomerEmail)

@@ -154,3 +154,25 @@ def test_deliveries_and_emails_run_on_their_own_queues_and_their_own_worker():
     )
     assert "--queues celery " in procfile["worker"]
     assert "--queues webhooks,emails " in procfile["webhooks"]
+
+
+def test_beat_catches_up_on_due_deliveries_every_30_seconds(customer, cabin, endpoint, monkeypatch):
+    """A delivery whose message was lost is enqueued again once it is past
+    the catch-up's grace; a fresh one is left to the message on its way."""
+    from django_celery_beat.models import PeriodicTask
+
+    from events import queueing
+    from events.tasks import catch_up_deliveries
+
+    task = PeriodicTask.objects.get(task="events.tasks.catch_up_deliveries")
+    assert task.enabled and (task.interval.every, task.interval.period) == (30, "seconds")
+
+    published = []
+    monkeypatch.setattr(queueing, "enqueue_each", lambda name, ids, **kw: published.extend(ids))
+    hold_through_services(customer, cabin)
+    relay_pending()
+    assert catch_up_deliveries() == {"deliveries": 0, "emails": 0}
+    delivery = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+    assert catch_up_deliveries() == {"deliveries": 1, "emails": 0}
+    assert published == [delivery.pk]
