@@ -20,7 +20,6 @@ from events.models import (
     WebhookEndpoint,
 )
 
-
 # Who may send events again: whoever may change the endpoints.
 REDELIVER_PERMISSION = "events.change_webhookendpoint"
 
