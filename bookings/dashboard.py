@@ -20,6 +20,7 @@ from bookings.models import (
     SweepRun,
 )
 from config import refusals as refusal_audit
+from events.selectors import DeliveryHealth, delivery_health
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import metrics
@@ -116,6 +117,7 @@ class Dashboard:
     reconcile: ReconcileReport | None
     # client addresses refused most in the last hour (None: Redis unreachable)
     refused_clients: list[tuple[str, int]] | None = None
+    webhooks: DeliveryHealth | None = None
 
 
 def dashboard(now: datetime | None = None) -> Dashboard:
@@ -132,6 +134,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         lock_timeouts=lock_timeouts(now),
         reconcile=last_reconcile(),
         refused_clients=refused_clients(now),
+        webhooks=delivery_health(),
     )
 
 

@@ -92,4 +92,7 @@ def registry():
 
 @require_GET
 def metrics(request):
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+    from events.metrics import outbox_registry
+
+    body = generate_latest(registry()) + generate_latest(outbox_registry)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

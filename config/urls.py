@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import metrics, operations
 from config.api import errors
+from events.api.views import EventFeedView
 
 urlpatterns = [
     path("healthz", operations.healthz, name="healthz"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("api/v1/flights/", include("flights.api.urls")),
     path("api/v1/hotels/", include("hotels.api.urls")),
     path("api/v1/bookings/", include("bookings.api.urls")),
+    path("api/v1/events/", EventFeedView.as_view(), name="event-feed"),
+    path("api/v1/webhook-endpoints/", include("events.api.urls")),
     # Anything else under /api/ is the contract's JSON 404, DEBUG or not.
     re_path(r"^api/", errors.page_not_found),
 ]

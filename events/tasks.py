@@ -1,10 +1,12 @@
-"""The relay: enqueued after each commit that wrote events, and run by beat
-every minute to catch up on events whose enqueue was lost (a process that
-died between its commit and the enqueue, a broker that was away)."""
+"""The outbox's tasks, each thin over its service. The relay runs on the
+default queue (enqueued after each commit that wrote events, and by beat
+every minute as a catch-up); deliveries and emails run on their own queues
+(`webhooks`, `emails`: CELERY_TASK_ROUTES), consumed by their own worker, so
+a slow receiver never holds up the sweep."""
 
 from celery import shared_task
 
-from events import services
+from events import deliveries, emails, queueing, services
 
 BATCH = 1000
 
@@ -18,3 +20,34 @@ def relay_events() -> int:
         total += relayed
         if relayed < BATCH:
             return total
+
+
+# The hard limit backs up the POST's own timeout (a receiver that trickles
+# its answer); the lease (WEBHOOK_LEASE_SECONDS) outlasts it.
+@shared_task(ignore_result=True, soft_time_limit=30, time_limit=40)
+def deliver_webhook(delivery_id: int) -> str:
+    return deliveries.attempt(delivery_id)
+
+
+@shared_task(ignore_result=True)
+def dispatch(task_name: str, ids: list[int]) -> int:
+    """A relay batch's deliveries or emails, enqueued one message each."""
+    queueing.enqueue_each(task_name, ids)
+    return len(ids)
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=70)
+def send_customer_email(email_id: int) -> str:
+    return emails.send(email_id)
+
+
+@shared_task(ignore_result=True)
+def catch_up_deliveries() -> dict[str, int]:
+    """Beat, every 30 s: enqueue the deliveries and emails that are due and
+    that no message is on its way for (a retry past the countdown limit, a
+    lost message, a worker killed mid-attempt once its lease lapsed).
+    Enqueuing one twice is harmless: a task finds it taken and stops."""
+    due_deliveries, due_emails = deliveries.due(), emails.due()
+    deliveries.enqueue(due_deliveries)
+    emails.enqueue(due_emails)
+    return {"deliveries": len(due_deliveries), "emails": len(due_emails)}

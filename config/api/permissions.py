@@ -34,3 +34,25 @@ class StaffPermissions(BasePermission):
 class StaffPermissionsOrReadOnly(StaffPermissions):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or super().has_permission(request, view)
+
+
+class StaffModelPermissions(StaffPermissions):
+    """Staff holding the model permission the admin asks for the same thing:
+    `view_` to read, `add_`/`change_`/`delete_` to write, on the view's model."""
+
+    actions = {
+        "GET": "view",
+        "HEAD": "view",
+        "OPTIONS": "view",
+        "POST": "add",
+        "PUT": "change",
+        "PATCH": "change",
+        "DELETE": "delete",
+    }
+
+    def has_permission(self, request, view) -> bool:
+        meta = view.permission_model._meta
+        action = self.actions.get(request.method, "change")
+        return _method_not_served(request, view) or staff_may(
+            request, f"{meta.app_label}.{action}_{meta.model_name}"
+        )

@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "events.models.EventType"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_operations_endpoints",
@@ -343,3 +344,35 @@ EXPIRY_BATCH_SIZE = env.int("EXPIRY_BATCH_SIZE", default=500)
 EXPIRY_SWEEP_LOCK_SECONDS = env.float("EXPIRY_SWEEP_LOCK_SECONDS", default=15.0)
 SWEEP_RUN_RETENTION_DAYS = env.int("SWEEP_RUN_RETENTION_DAYS", default=7)
 RECONCILIATION_RUN_RETENTION_DAYS = env.int("RECONCILIATION_RUN_RETENTION_DAYS", default=90)
+
+# --- Events out: webhooks and customer emails (README, Events and webhooks) ---------------------
+# Receivers on private, loopback or link-local addresses are refused (at
+# creation and again on the address resolved for each delivery) unless this
+# is on: for development and tests only.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Attempts per delivery, and the backoff between them: base * 4^(n-1), ±20 %
+# jitter. 8 attempts from 15 s: 15 s, 1 min, 4 min, 16 min, 1 h, 4 h, 17 h (about a day).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=15.0)
+# An endpoint failing every attempt this long is turned off.
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=72.0)
+# How long a worker owns a delivery it is attempting: past it (a worker
+# killed mid-attempt), the catch-up hands the delivery to another.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# Deliveries and emails run on their own queues, consumed by their own worker
+# (Procfile `webhooks`), so a slow receiver never holds up the sweep.
+CELERY_TASK_ROUTES = {
+    "events.tasks.deliver_webhook": {"queue": "webhooks"},
+    "events.tasks.dispatch": {"queue": "webhooks"},
+    "events.tasks.send_customer_email": {"queue": "emails"},
+}
+# Email: EMAIL_URL as django-environ reads it (smtp://user:password@host:587/?tls=True,
+# smtp+ssl://..., consolemail://, filemail:///path); EMAIL_BACKEND on its own picks
+# any other backend, a django-anymail one with its ANYMAIL settings for instance.
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Travel inventory <bookings@localhost>")
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)

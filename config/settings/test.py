@@ -11,3 +11,6 @@ DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_
 CACHES["default"]["KEY_PREFIX"] = env("REDIS_KEY_PREFIX", default="travel-test")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
 WHITENOISE_AUTOREFRESH = True
+# Django's own test backend (pytest-django sets it in-process; the workers
+# that tests start get it from here).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")

@@ -154,7 +154,7 @@ def test_compose_services_start_with_composes_environment(compose_database, tmp_
         for name, s in services.items()
         if "environment" in s and "build" in s
     }
-    assert set(env) == {"migrate", "web", "worker", "beat"}
+    assert set(env) == {"migrate", "web", "worker", "webhooks", "beat"}
     for service in env.values():
         service["HOME"] = str(tmp_path)
 
@@ -186,9 +186,14 @@ def test_compose_services_start_with_composes_environment(compose_database, tmp_
 
         worker = Process(services["worker"]["command"] + ["--concurrency", "1"], env["worker"])
         started.append(worker)
+        webhooks = Process(
+            services["webhooks"]["command"] + ["--concurrency", "1"], env["webhooks"]
+        )
+        started.append(webhooks)
         beat = Process(services["beat"]["command"], env["beat"])
         started.append(beat)
         worker.wait_for("ready.")
+        webhooks.wait_for("ready.")
         beat.wait_for("beat: Starting")
     finally:
         for process in started:

@@ -46,15 +46,16 @@ def _redis_answers(port: int) -> bool:
 
 
 def _worker_main(run_sh: int) -> psutil.Process:
-    """The Celery worker's main process among run.sh's descendants (its pool
-    processes are its children)."""
+    """The main process of the Celery worker of the default queue among
+    run.sh's descendants (its pool processes are its children; the
+    `webhooks` worker is another)."""
 
     def is_worker(process: psutil.Process) -> bool:
         command = process.cmdline()
         return any("celery" in word for word in command[:2]) and "worker" in command
 
     workers = [p for p in psutil.Process(run_sh).children(recursive=True) if is_worker(p)]
-    (main,) = [p for p in workers if not is_worker(p.parent())]
+    (main,) = [p for p in workers if not is_worker(p.parent()) and "worker@%h" in p.cmdline()]
     return main
 
 

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import issue_token
 from config.api import errors
+from events.models import WebhookEndpoint
 from tests.factories import (
     FlightInventoryFactory,
     RoomTypeFactory,
@@ -56,6 +57,7 @@ def login_required(**statuses: int) -> dict[str, int]:
 
 
 CUSTOMER_ONLY = login_required(owner=403, other=403)
+STAFF_ONLY = {**CUSTOMER_ONLY, "staff": 200}
 
 ROWS = [
     # --- auth: anyone (a bad body is a 400 for everyone, never a 401/403) ---
@@ -107,6 +109,19 @@ ROWS = [
         {**CUSTOMER_ONLY, "staff": 400},
         body={},
     ),
+    # --- events and webhooks (docs/api.md, Events and webhooks): staff only ---
+    Row("GET", "/api/v1/events/", STAFF_ONLY),
+    Row("GET", "/api/v1/webhook-endpoints/", STAFF_ONLY),
+    Row("POST", "/api/v1/webhook-endpoints/", {**CUSTOMER_ONLY, "staff": 400}, body={}),
+    Row("GET", "/api/v1/webhook-endpoints/{endpoint_id}/", STAFF_ONLY),
+    Row(
+        "PATCH",
+        "/api/v1/webhook-endpoints/{endpoint_id}/",
+        STAFF_ONLY,
+        body={"description": "partner"},
+    ),
+    Row("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}/", {**CUSTOMER_ONLY, "staff": 204}),
+    Row("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/", STAFF_ONLY),
     # --- operations: open to all (the network in front restricts them) ---
     Row("GET", "/healthz", each(200), json_errors=False),
     Row("GET", "/readyz", each(200), json_errors=False),
@@ -153,6 +168,9 @@ def world(people):
         "cabin_class": cabin.cabin_class,
         "hotel_id": room_type.hotel_id,
         "room_type_id": room_type.pk,
+        "endpoint_id": WebhookEndpoint.objects.create(
+            url="https://example.com/hooks", event_types=["booking.held"]
+        ).pk,
         "hold": hold_body,
     }
 

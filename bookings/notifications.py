@@ -1,0 +1,51 @@
+"""What a customer email says about a booking: its customer's address and
+its itinerary, read when the email is sent (events/emails.py asks through
+the reader registered in BookingsConfig.ready, as events sits below bookings)."""
+
+from bookings.models import Booking
+from events.emails import Letter
+from events.models import Event
+
+
+def booking_letter(event: Event) -> Letter | None:
+    """The customer and itinerary of the event's booking; None when the event
+    names no booking we have. The booking's figures are the event's own (as
+    the customer saw them at that moment); the itinerary is read now."""
+    data = event.data.get("booking") or {}
+    booking = (
+        Booking.objects.filter(reference=data.get("reference"))
+        .select_related("customer")
+        .prefetch_related("flight_items__inventory__flight", "hotel_items__room_type__hotel")
+        .first()
+    )
+    if booking is None:
+        return None
+    flights = [
+        {
+            "flight": item.inventory.flight,
+            "cabin_class": item.inventory.get_cabin_class_display(),
+            "seats": item.seats,
+        }
+        for item in booking.flight_items.all()
+    ]
+    stays = [
+        {
+            "hotel": item.room_type.hotel,
+            "room_type": item.room_type,
+            "check_in": item.check_in,
+            "check_out": item.check_out,
+            "rooms": item.rooms,
+        }
+        for item in booking.hotel_items.all()
+    ]
+    return Letter(
+        recipient=booking.customer.email,
+        context={
+            "customer": booking.customer,
+            "booking": data,
+            "flights": flights,
+            "stays": stays,
+            "payment": event.data.get("payment"),
+            "refund": event.data.get("refund"),
+        },
+    )

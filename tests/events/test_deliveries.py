@@ -1,0 +1,263 @@
+"""Webhook deliveries against a real local receiver: signed, retried with
+backoff, every attempt recorded, in order per booking, at least once whatever
+the receiver does (down, slow, 500, a 200 twice), and turned off after
+failing for WEBHOOK_DISABLE_AFTER_HOURS."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from werkzeug import Response
+
+from bookings import services
+from events import deliveries
+from events.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+from events.services import relay_pending
+from tests.events.conftest import make_due, received, relay_and_deliver, subscribe
+from tests.holds import hold_through_services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_event_reaches_the_endpoint_signed_with_the_event_id(
+    customer, cabin, endpoint, receiver
+):
+    receiver.expect_request("/hooks", method="POST").respond_with_data("ok")
+    booking = hold_through_services(customer, cabin, seats=2)
+    services.cancel_booking(booking=booking, actor=customer)
+
+    relay_and_deliver()
+
+    bodies = received(receiver, endpoint)
+    assert [b["type"] for b in bodies] == ["booking.held", "booking.released"]
+    assert {b["data"]["booking"]["reference"] for b in bodies} == {booking.reference}
+    assert all(b["id"].startswith("evt_") for b in bodies)
+    request, _ = receiver.log[0]
+    assert request.headers["Content-Type"] == "application/json"
+    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+    attempt = DeliveryAttempt.objects.first()
+    assert attempt.status_code == 200 and attempt.error == "" and attempt.duration_ms >= 0
+
+
+def test_only_subscribed_types_and_active_endpoints_get_deliveries(customer, cabin, receiver):
+    holds_only = subscribe(receiver.url_for("/held"), ["booking.held"])
+    off = subscribe(receiver.url_for("/off"))
+    off.is_active = False
+    off.save()
+    booking = hold_through_services(customer, cabin)
+    services.cancel_booking(booking=booking, actor=customer)
+    relay_pending()
+    assert list(WebhookDelivery.objects.values_list("endpoint", "event__type")) == [
+        (holds_only.pk, "booking.held")
+    ]
+
+
+def test_a_500_is_retried_with_backoff_until_it_is_delivered(customer, cabin, endpoint, receiver):
+    receiver.expect_ordered_request("/hooks").respond_with_data("no", status=500)
+    receiver.expect_ordered_request("/hooks").respond_with_data("no", status=503)
+    receiver.expect_ordered_request("/hooks").respond_with_data("ok")
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (delivery,) = WebhookDelivery.objects.all()
+
+    before = timezone.now()
+    assert deliveries.attempt(delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.last_error == "HTTP 500"
+    assert delivery.next_attempt_at > before
+    assert deliveries.attempt(delivery.pk) == "not ready"  # not due yet: the backoff holds it
+    make_due(delivery)
+    assert deliveries.attempt(delivery.pk) == "failed"
+    make_due(delivery)
+    assert deliveries.attempt(delivery.pk) == "delivered"
+
+    attempts = DeliveryAttempt.objects.order_by("number")
+    assert [(a.number, a.status_code) for a in attempts] == [(1, 500), (2, 503), (3, 200)]
+    assert len(received(receiver, endpoint)) == 3
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None  # the success ended the streak
+
+
+def test_the_backoff_grows_exponentially_with_jitter_and_lasts_about_a_day(settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 15
+    delays = [deliveries.backoff(n) for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)]
+    assert delays[0] <= timedelta(seconds=30)
+    assert all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
+    assert timedelta(hours=16) < sum(delays, timedelta()) < timedelta(hours=36)
+    assert settings.WEBHOOK_MAX_ATTEMPTS >= 8
+    assert len({deliveries.backoff(3) for _ in range(5)}) > 1  # jitter
+
+
+def test_a_delivery_that_fails_every_attempt_is_marked_failed(
+    customer, cabin, endpoint, receiver, settings
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0
+    receiver.expect_request("/hooks").respond_with_data("no", status=500)
+    hold_through_services(customer, cabin)
+    relay_and_deliver()
+    (delivery,) = WebhookDelivery.objects.all()
+    assert delivery.status == "failed" and delivery.attempts == 3
+    assert len(receiver.log) == 3
+
+
+def test_a_receiver_that_is_down_is_recorded_and_retried(customer, cabin, db):
+    endpoint = subscribe("http://127.0.0.1:1/hooks")  # nothing listens on port 1
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (delivery,) = WebhookDelivery.objects.all()
+    assert deliveries.attempt(delivery.pk) == "failed"
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.status_code is None
+    assert "Connection" in attempt.error or "refused" in attempt.error
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None
+
+
+def test_a_slow_receiver_times_out_and_the_event_arrives_on_the_retry(
+    customer, cabin, endpoint, receiver, settings
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
+
+    def slow(request):
+        time.sleep(1)
+        return Response("late")
+
+    receiver.expect_ordered_request("/hooks").respond_with_handler(slow)
+    receiver.expect_ordered_request("/hooks").respond_with_data("ok")
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (delivery,) = WebhookDelivery.objects.all()
+
+    started = time.monotonic()
+    assert deliveries.attempt(delivery.pk) == "failed"
+    assert time.monotonic() - started < 0.9  # the timeout, not the receiver, ended it
+    assert "timed out" in DeliveryAttempt.objects.get().error
+    time.sleep(1)  # the slow handler finishes (the test receiver answers one at a time)
+    make_due(delivery)
+    assert deliveries.attempt(delivery.pk) == "delivered"
+
+
+def test_an_event_answered_200_twice_keeps_its_id_so_the_receiver_can_drop_it(
+    customer, cabin, endpoint, receiver
+):
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    hold_through_services(customer, cabin)
+    relay_and_deliver()
+    deliveries.redeliver(WebhookDelivery.objects.all())  # staff's "redeliver"
+    relay_and_deliver()
+    first, second = received(receiver, endpoint)
+    assert first == second
+    ids = [request.headers["webhook-id"] for request, _ in receiver.log]
+    assert ids[0] == ids[1] == first["id"]
+    assert DeliveryAttempt.objects.count() == 2
+
+
+def test_events_of_one_booking_arrive_in_order_when_the_first_one_needs_retries(
+    customer, cabin, endpoint, receiver
+):
+    """booking.held fails twice; booking.released waits for it, however often
+    it is tried, and then follows it; another booking is not held up."""
+    first = hold_through_services(customer, cabin)
+    services.cancel_booking(booking=first, actor=customer)
+    other = hold_through_services(customer, cabin)
+    relay_pending()
+    held, released = WebhookDelivery.objects.filter(ordering_key=first.reference).order_by(
+        "event_id"
+    )
+    (other_delivery,) = WebhookDelivery.objects.filter(ordering_key=other.reference)
+
+    receiver.expect_request("/hooks").respond_with_data("no", status=500)
+    assert deliveries.attempt(held.pk) == "failed"
+    assert deliveries.attempt(released.pk) == "not ready"  # waits for booking.held
+    receiver.clear()
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    assert deliveries.attempt(other_delivery.pk) == "delivered"  # another booking goes on
+    assert deliveries.attempt(released.pk) == "not ready"
+    make_due(held)
+    assert deliveries.attempt(held.pk) == "delivered"
+    assert deliveries.attempt(released.pk) == "delivered"
+
+    mine = [
+        b["type"]
+        for b in received(receiver, endpoint)
+        if b["data"]["booking"]["reference"] == first.reference
+    ]
+    assert mine == ["booking.held", "booking.released"]
+
+
+def test_a_finished_delivery_enqueues_the_next_one_of_its_booking(
+    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, monkeypatch
+):
+    from events import tasks
+
+    enqueued = []
+    monkeypatch.setattr(
+        tasks.deliver_webhook, "apply_async", lambda args, **kw: enqueued.append(args[0])
+    )
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    booking = hold_through_services(customer, cabin)
+    services.cancel_booking(booking=booking, actor=customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_pending()
+    held, released = WebhookDelivery.objects.order_by("event_id")
+    assert enqueued == [held.pk]  # only the head of the booking's line
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries.attempt(held.pk)
+    assert enqueued == [held.pk, released.pk]
+
+
+def test_an_endpoint_failing_for_the_configured_hours_is_turned_off(
+    customer, cabin, endpoint, receiver, settings
+):
+    settings.WEBHOOK_DISABLE_AFTER_HOURS = 72
+    receiver.expect_request("/hooks").respond_with_data("no", status=500)
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (delivery,) = WebhookDelivery.objects.all()
+    deliveries.attempt(delivery.pk)
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.failing_since is not None
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(hours=72, minutes=1)
+    )
+    make_due(delivery)
+    deliveries.attempt(delivery.pk)
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert "72 hours" in endpoint.disabled_reason
+    make_due(delivery)
+    assert deliveries.attempt(delivery.pk) == "endpoint disabled"
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
+    customer, cabin, endpoint, receiver, settings
+):
+    """Saved while private addresses were allowed (or resolving elsewhere):
+    the address is checked again when the POST is made, and nothing is sent."""
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (delivery,) = WebhookDelivery.objects.all()
+    assert deliveries.attempt(delivery.pk) == "failed"
+    assert "private" in DeliveryAttempt.objects.get().error
+    assert receiver.log == []
+
+
+def test_a_transition_that_rolls_back_makes_no_delivery(customer, cabin, endpoint, monkeypatch):
+    from bookings.services import inventory
+
+    booking = hold_through_services(customer, cabin)
+    monkeypatch.setattr(inventory, "move_units_of", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.cancel_booking(booking=booking, actor=customer)
+    relay_pending()
+    assert list(WebhookDelivery.objects.values_list("event__type", flat=True)) == ["booking.held"]
