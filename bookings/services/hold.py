@@ -32,8 +32,8 @@ from bookings.services.requests import FlightRequest, HotelRequest, ItemRequest
 from bookings.services.transition import booking_event
 from config.exceptions import ValidationFailed
 from events.services import relay_after_commit
-from flights.models import Flight, FlightInventory
-from hotels.models import RoomNight, RoomType
+from flights.models import Flight
+from hotels.models import RoomType
 from locking import locks
 
 HELD = BookingStatus.HELD
@@ -111,15 +111,6 @@ def _try_hold(customer, items, idempotency_key, fingerprint) -> Attempt:
         booking, lines = _write_booking(
             customer, items, cabins, nights, now, idempotency_key, fingerprint
         )
-        inventory.move(
-            FlightInventory,
-            availability.seats_by_cabin(items, cabins),
-            source="available",
-            target="held",
-        )
-        inventory.move(
-            RoomNight, availability.rooms_by_night(items, nights), source="available", target="held"
-        )
         return Attempt(result=HoldResult(booking=booking, replayed=False, items=lines))
 
 
@@ -143,8 +134,9 @@ def _lock_customer(customer, idempotency_key: str | None, now: datetime) -> Book
 
 
 def _write_booking(customer, items, cabins, nights, now, idempotency_key, fingerprint):
-    """The booking, its priced items, its history and its `booking.held`
-    event, in one statement (a fresh reference if the drawn one is taken)."""
+    """The booking, its priced items, its history, its `booking.held` event
+    and the units it takes off sale, in one statement (a fresh reference if
+    the drawn one is taken)."""
     lines = pricing.priced_items(items, cabins, nights)
     booking = Booking(
         customer=customer,
@@ -163,7 +155,15 @@ def _write_booking(customer, items, cabins, nights, now, idempotency_key, finger
         event = booking_event(booking, now, items=lines)
         if idempotency_key:
             booking.idempotent_response = event.data["booking"]
-        if statements.insert_booking(booking, lines, history, event):
+        written = statements.insert_held_booking(
+            booking,
+            lines,
+            history,
+            event,
+            seats=availability.seats_by_cabin(items, cabins),
+            rooms=availability.rooms_by_night(items, nights),
+        )
+        if written:
             relay_after_commit()
             return booking, lines
         booking.reference = new_reference()

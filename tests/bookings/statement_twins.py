@@ -7,6 +7,8 @@ from django.db.models import F
 
 from bookings.models import FlightItem, HotelItem
 from events.models import Event
+from flights.models import FlightInventory
+from hotels.models import RoomNight
 
 
 def move_counters(model, units_by_row, *, source, target):
@@ -15,7 +17,7 @@ def move_counters(model, units_by_row, *, source, target):
         model.objects.filter(pk=pk).update(**{source: F(source) - n, target: F(target) + n})
 
 
-def insert_booking(booking, items, history, event):
+def insert_held_booking(booking, items, history, event, *, seats, rooms):
     booking.save(force_insert=True)
     for item in items:
         item.booking = booking
@@ -24,6 +26,14 @@ def insert_booking(booking, items, history, event):
     history.booking = booking
     history.save()
     event.save(force_insert=True)
+    for model, units, unit in ((FlightInventory, seats, "seats"), (RoomNight, rooms, "rooms")):
+        for pk, n in units.items():
+            model.objects.filter(pk=pk).update(
+                **{
+                    f"available_{unit}": F(f"available_{unit}") - n,
+                    f"held_{unit}": F(f"held_{unit}") + n,
+                }
+            )
     return True
 
 

@@ -16,13 +16,13 @@ from tests.booking_requests import (
 
 pytestmark = pytest.mark.django_db
 
-# token; customer lock; active holds (and the key); cabins locked; the booking,
-# its items, history and event (one statement); the counter move; savepoint, release.
-FLIGHT_HOLD = 8
+# token; savepoint; customer lock; active holds (and the key); cabins locked;
+# the booking, its items, history, event and counter move (one statement); release.
+FLIGHT_HOLD = 7
 # The same with the nights locked and moved instead of the cabin.
-HOTEL_HOLD = 8
+HOTEL_HOLD = 7
 # One more: the replay lookup before any lock.
-KEYED_HOLD = 9
+KEYED_HOLD = 8
 # token; the booking; its flight items (with cabins); its hotel items; a
 # savepoint; the booking locked; status + history + event; the counter move; release.
 CANCEL = 9

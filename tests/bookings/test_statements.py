@@ -18,7 +18,7 @@ from tests.factories import FlightInventoryFactory, RoomTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-STATEMENTS = ("move_counters", "insert_booking", "change_status")
+STATEMENTS = ("move_counters", "insert_held_booking", "change_status")
 
 
 def hold_and_cancel(customer, cabin, room_type, check_in):

@@ -11,9 +11,10 @@ import threading
 import pytest
 
 from bookings.reconciliation import find_drift
-from bookings.services import inventory
+from bookings.services import inventory, statements
 from flights.models import FlightInventory
 from tests.booking_requests import flight_item
+from tests.bookings import statement_twins
 from tests.concurrency.race import BARRIER_TIMEOUT, record_figures, run_race
 from tests.concurrency.test_hold_races import REFUSED, hold
 from tests.factories import FlightInventoryFactory
@@ -72,18 +73,17 @@ def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeyp
         seen.update({row.pk: row for row in read(pairs).values()})
         return {(row.flight_id, row.cabin_class): row for row in seen.values()}
 
-    def move_as_read(model, units_by_row, *, source, target):
-        for pk, n in units_by_row.items():
+    def write_counters_as_read(booking, items, history, event, *, seats, rooms):
+        statement_twins.insert_held_booking(booking, items, history, event, seats={}, rooms={})
+        for pk, n in seats.items():
             row = seen[pk]
-            model.objects.filter(pk=pk).update(
-                **{
-                    f"{source}_seats": getattr(row, f"{source}_seats") - n,
-                    f"{target}_seats": getattr(row, f"{target}_seats") + n,
-                }
+            FlightInventory.objects.filter(pk=pk).update(
+                available_seats=row.available_seats - n, held_seats=row.held_seats + n
             )
+        return True
 
     monkeypatch.setattr(inventory, "lock_cabins", remember)
-    monkeypatch.setattr(inventory, "move", move_as_read)
+    monkeypatch.setattr(statements, "insert_held_booking", write_counters_as_read)
 
     race = run_race([[hold(token, flight_item(cabin))] for _, token in customers])
 
