@@ -29,10 +29,12 @@ def relay_after_commit() -> None:
 
 class _Coalescer:
     """One relay for every commit of a short window, per process: the first
-    commit of a window enqueues a relay that runs when the window closes, and
-    so sees every event committed in it; later commits of the window enqueue
-    nothing. Enqueuing a Celery message per hold and cancel cost a tenth of
-    their CPU (profiled); an event waits at most the window."""
+    commit of a window enqueues the relay, later commits of the window enqueue
+    nothing, and the relay (events.tasks.relay_events) looks again a window
+    after each batch it found, so it sees what they committed. Enqueuing a
+    Celery message per hold and cancel cost a tenth of their CPU (profiled).
+    No countdown: a worker that holds delayed messages unacknowledged when the
+    broker goes away dies restoring them (kombu's Redis transport)."""
 
     def __init__(self):
         self.window_ends = 0.0
@@ -45,7 +47,7 @@ class _Coalescer:
             return
         window = settings.EVENT_RELAY_WINDOW_SECONDS
         self.window_ends = now + window
-        relay_events.apply_async(countdown=window)
+        relay_events.delay()
 
 
 _relay = _Coalescer()
