@@ -8,7 +8,7 @@ holds its lease, and no earlier event of the same booking is still pending
 for that endpoint. A delivery that finishes (delivered or given up) enqueues
 the next pending one of its booking once its own status has committed, so
 the one that was told to wait is tried again after its predecessor is done.
-The catch-up (every 30 s) enqueues every due delivery at the head of its
+The catch-up (every 10 s) enqueues every due delivery at the head of its
 booking's line, for whatever a lost message or a killed worker left."""
 
 import json
@@ -37,10 +37,6 @@ logger = logging.getLogger(__name__)
 
 PENDING = DeliveryStatus.PENDING
 DELIVER = "events.tasks.deliver_webhook"
-# A retry due sooner than this is enqueued with a countdown; a later one waits
-# in the table for the catch-up (a Redis broker redelivers a message whose
-# countdown outlives its visibility timeout).
-COUNTDOWN_LIMIT = timedelta(minutes=10)
 
 
 def plan(events: Iterable[Event]) -> list[WebhookDelivery]:
@@ -171,8 +167,8 @@ def record(delivery: WebhookDelivery, answer: receivers.Answer) -> None:
                 "last_error",
             ]
         )
-        if delay <= COUNTDOWN_LIMIT:
-            enqueue_after_commit([delivery.pk], countdown=delay.total_seconds())
+        # The retry waits in the table until it is due; the catch-up (beat,
+        # every 10 s) enqueues it then (events/queueing.py: no countdowns).
 
 
 def backoff(attempts_made: int) -> timedelta:
@@ -268,8 +264,8 @@ def set_endpoint_active(endpoint: WebhookEndpoint, active: bool) -> None:
     endpoint.save(update_fields=["is_active", "failing_since", "disabled_at", "disabled_reason"])
 
 
-def enqueue_after_commit(ids: list[int], countdown: float = 0) -> None:
-    queueing.enqueue_each_after_commit(DELIVER, ids, countdown=countdown)
+def enqueue_after_commit(ids: list[int]) -> None:
+    queueing.enqueue_each_after_commit(DELIVER, ids)
 
 
 def enqueue(ids: list[int]) -> None:

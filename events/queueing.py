@@ -12,20 +12,23 @@ from django.db import transaction
 DIRECT_LIMIT = 20
 
 
-def enqueue_each_after_commit(task_name: str, ids: list[int], countdown: float = 0) -> None:
+def enqueue_each_after_commit(task_name: str, ids: list[int]) -> None:
     def enqueue():
         if len(ids) > DIRECT_LIMIT:
             current_app.tasks["events.tasks.dispatch"].delay(task_name, ids)
         else:
-            enqueue_each(task_name, ids, countdown=countdown)
+            enqueue_each(task_name, ids)
 
     if ids:
         transaction.on_commit(enqueue, robust=True)
 
 
-def enqueue_each(task_name: str, ids: list[int], countdown: float = 0) -> None:
-    """One message per id, over one broker connection."""
+def enqueue_each(task_name: str, ids: list[int]) -> None:
+    """One message per id, over one broker connection. Never with a
+    countdown: a worker holds a delayed message unacknowledged until it is
+    due, and dies restoring it when Redis goes away (kombu's Redis transport);
+    what is due later waits in its table for the catch-up."""
     task = current_app.tasks[task_name]
     with task.app.producer_or_acquire() as producer:
         for pk in ids:
-            task.apply_async((pk,), countdown=countdown or None, producer=producer)
+            task.apply_async((pk,), producer=producer)

@@ -48,7 +48,7 @@ def send_customer_email(email_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def catch_up_deliveries() -> dict[str, int]:
-    """Beat, every 30 s: enqueue the deliveries and emails that are due and
+    """Beat, every 10 s: enqueue the deliveries and emails that are due and
     that no message is on its way for (a retry past the countdown limit, a
     lost message, a worker killed mid-attempt once its lease lapsed).
     Enqueuing one twice is harmless: a task finds it taken and stops."""

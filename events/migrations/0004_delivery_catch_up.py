@@ -1,4 +1,4 @@
-"""The deliveries' and emails' catch-up in beat's schedule, every 30 seconds:
+"""The deliveries' and emails' catch-up in beat's schedule, every 10 seconds:
 a retry due past its countdown, a lost message, a worker killed mid-attempt.
 And the feed's sequence for the events relayed before it existed, in id order."""
 
@@ -12,12 +12,12 @@ def create_periodic_task(apps, schema_editor):
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    every_30s, _ = IntervalSchedule.objects.get_or_create(every=30, period="seconds")
+    every_10s, _ = IntervalSchedule.objects.get_or_create(every=10, period="seconds")
     PeriodicTask.objects.get_or_create(
         name=CATCH_UP,
         defaults={
             "task": "events.tasks.catch_up_deliveries",
-            "interval": every_30s,
+            "interval": every_10s,
             "expire_seconds": 25,
             "description": "Enqueue the webhook deliveries and customer emails that are due.",
         },

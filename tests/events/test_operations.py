@@ -165,7 +165,7 @@ def test_beat_catches_up_on_due_deliveries_every_30_seconds(customer, cabin, end
     from events.tasks import catch_up_deliveries
 
     task = PeriodicTask.objects.get(task="events.tasks.catch_up_deliveries")
-    assert task.enabled and (task.interval.every, task.interval.period) == (30, "seconds")
+    assert task.enabled and (task.interval.every, task.interval.period) == (10, "seconds")
 
     published = []
     monkeypatch.setattr(queueing, "enqueue_each", lambda name, ids, **kw: published.extend(ids))
