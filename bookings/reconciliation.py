@@ -35,7 +35,7 @@ DRIFT_KEPT = 100  # drifting rows stored with a ReconciliationRun
 
 _CABIN_DRIFT_SQL = """
 SELECT f.id, fl.flight_number || ' ' || fl.departure_date || ' ' || f.cabin_class,
-       f.total_seats, f.available_seats, f.held_seats, f.booked_seats,
+       f.total_seats - f.blocked_seats, f.available_seats, f.held_seats, f.booked_seats,
        COALESCE(s.held, 0), COALESCE(s.booked, 0)
 FROM flights_flightinventory AS f
 JOIN flights_flight AS fl ON fl.id = f.flight_id
@@ -50,7 +50,7 @@ LEFT JOIN (
 ) AS s ON s.inventory_id = f.id
 WHERE (f.held_seats, f.booked_seats, f.available_seats) IS DISTINCT FROM
       (COALESCE(s.held, 0), COALESCE(s.booked, 0),
-       f.total_seats - COALESCE(s.held, 0) - COALESCE(s.booked, 0))
+       f.total_seats - f.blocked_seats - COALESCE(s.held, 0) - COALESCE(s.booked, 0))
       {row_filter}
 ORDER BY f.id
 """
@@ -90,7 +90,7 @@ class Drift:
     kind: str  # CABIN or ROOM_NIGHT
     pk: int
     label: str
-    total: int
+    total: int  # on sale: a cabin's seats staff blocked are not counted
     available: int
     held: int
     booked: int
