@@ -193,5 +193,5 @@ def seat_layout(first_row: int, rows: int, columns: str) -> list[Seat]:
     return [
         Seat(row=row, column=index, number=f"{row}{letter}", position=position)
         for row in range(first_row, first_row + rows)
-        for index, letter in positions
+        for index, letter, position in positions
     ]
