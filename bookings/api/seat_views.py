@@ -4,13 +4,16 @@ here because a seat's status comes from the bookings that hold it."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings import selectors
+from bookings.api.serializers import BookingSerializer
 from bookings.services import seats
+from bookings.services.seat_change import change_seats
+from config.api.fields import StrictCharField
 from config.api.permissions import StaffPermissions, staff_may
 from config.api.schema import error
 from flights.models import (
@@ -94,3 +97,39 @@ class SeatView(APIView):
             raise Http404 from exc
         status = "blocked" if seat.blocked else "available"
         return Response({"number": seat.number, "position": seat.position, "status": status})
+
+
+class SeatChangeSerializer(serializers.Serializer):
+    seat_numbers = serializers.ListField(
+        child=StrictCharField(max_length=8), min_length=1, max_length=9
+    )
+
+    def validate_seat_numbers(self, value):
+        numbers = [number.upper() for number in value]
+        if len(set(numbers)) != len(numbers):
+            raise serializers.ValidationError("A seat number is given twice.", code="duplicate")
+        return numbers
+
+
+class BookingSeatsView(APIView):
+    """The owner moves a flight item to other seats (staff get 403 on others')."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Change a flight item's seats",
+        request=SeatChangeSerializer,
+        responses={200: BookingSerializer, 409: error(409)},
+    )
+    def put(self, request, reference: str, index: int):
+        booking = selectors.booking_for(request.user, reference)
+        if booking is None:
+            raise exceptions.NotFound("No booking with this reference.")
+        if booking.customer_id != request.user.pk:
+            raise exceptions.PermissionDenied("Only the customer who made the booking may do this.")
+        body = SeatChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change_seats(
+            booking=booking, position=index, seat_numbers=body.validated_data["seat_numbers"]
+        )
+        return Response(BookingSerializer(booking).data)

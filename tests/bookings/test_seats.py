@@ -242,3 +242,75 @@ def test_a_hold_on_a_cabin_without_a_map_touches_no_seat(customer):
     statements = " ".join(query["sql"] for query in queries)
     assert "flights_seat" not in statements
     assert "bookings_seatassignment" not in statements
+
+
+# --- Seat change -----------------------------------------------------------------
+
+
+def seats_url(reference: str, index: int = 0) -> str:
+    return f"{booking_url(reference)}items/{index}/seats/"
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["held", "confirmed"])
+def test_the_owner_moves_an_item_to_other_seats(customer, customer_client, confirmed):
+    cabin = seat_mapped_cabin()
+    booking = hold_seats(customer, cabin, "10A", "10B")
+    if confirmed:
+        services.confirm_booking(booking=booking, payment_reference="desk", actor=None)
+    before = counters(cabin)
+    response = customer_client.put(
+        seats_url(booking.reference), {"seat_numbers": ["10B", "12f"]}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["items"][0]["seat_numbers"] == ["10B", "12F"]
+    assert held_numbers(cabin) == {"10B", "12F"}
+    assert counters(cabin) == before
+    assert_inventory_consistent()
+
+
+@pytest.mark.parametrize(
+    ("numbers", "status", "code"),
+    [
+        (["10C", "10D"], 409, "seat_unavailable"),
+        (["10C"], 400, "validation_error"),
+        (["10A", "99A"], 400, "validation_error"),
+        (["10A", "10a"], 400, "validation_error"),
+    ],
+    ids=["taken", "count", "unknown", "duplicate"],
+)
+def test_a_bad_seat_change_changes_nothing(
+    customer, other_customer, customer_client, numbers, status, code
+):
+    cabin = seat_mapped_cabin()
+    booking = hold_seats(customer, cabin, "10A", "10B")
+    hold_seats(other_customer, cabin, "10D")
+    before = (held_numbers(cabin), SeatAssignment.objects.count())
+    response = customer_client.put(
+        seats_url(booking.reference), {"seat_numbers": numbers}, format="json"
+    )
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    if code == "seat_unavailable":
+        assert response.json()["unavailable_seats"] == ["10D"]
+    assert (held_numbers(cabin), SeatAssignment.objects.count()) == before
+
+
+def test_a_released_booking_cannot_change_seats(customer, customer_client):
+    cabin = seat_mapped_cabin()
+    booking = hold_seats(customer, cabin, "10A")
+    services.cancel_booking(booking=booking, actor=customer)
+    response = customer_client.put(
+        seats_url(booking.reference), {"seat_numbers": ["10B"]}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state"
+    assert held_numbers(cabin) == set()
+
+
+def test_only_the_owner_changes_seats(customer, other_client, staff_client):
+    cabin = seat_mapped_cabin()
+    booking = hold_seats(customer, cabin, "10A")
+    body = {"seat_numbers": ["10B"]}
+    assert other_client.put(seats_url(booking.reference), body, format="json").status_code == 404
+    assert staff_client.put(seats_url(booking.reference), body, format="json").status_code == 403
+    assert held_numbers(cabin) == {"10A"}
