@@ -113,6 +113,18 @@ class CabinCreateSerializer(serializers.Serializer):
     currency = StrictCharField(validators=[CURRENCY_CODE])
     seat_map = SeatMapSerializer(required=False)
 
+    def to_internal_value(self, data):
+        """`total_seats` is required without a seat map: said with the other
+        fields' errors, not after them."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            missing = isinstance(data, dict) and not {"total_seats", "seat_map"} & set(data)
+            if missing and isinstance(exc.detail, dict):
+                required = serializers.ErrorDetail("This field is required.", "required")
+                exc.detail.setdefault("total_seats", [required])
+            raise
+
     def validate(self, attrs):
         """With a seat map the seats make the total (a different one is a 400)."""
         seat_map = attrs.get("seat_map")
