@@ -76,21 +76,31 @@ def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
 
 def seat_numbers_of(item: FlightItem) -> list[str]:
     """The seats of a flight item while its booking is held or confirmed, as
-    the hold or the last transition left them on the item, or else read
-    (one query, and none for a cabin without a seat map)."""
+    the hold or the last transition left them on the item, or else read with
+    those of the booking's other items (one query per booking, and none for a
+    cabin without a seat map)."""
     if not item.inventory.has_seat_map:
         return []
     numbers = getattr(item, "seat_numbers", None)
     if numbers is None:
-        numbers = list(
-            SeatAssignment.objects.filter(
-                booking_id=item.booking_id, item_position=item.position, active=True
-            )
-            .order_by("seat__row", "seat__column")
-            .values_list("seat__number", flat=True)
-        )
+        numbers = _seat_numbers_by_position(item.booking).get(item.position, [])
         item.seat_numbers = numbers
     return numbers
+
+
+def _seat_numbers_by_position(booking: Booking) -> dict[int, list[str]]:
+    cached = getattr(booking, "_seat_numbers", None)
+    if cached is None:
+        cached = {}
+        assignments = (
+            SeatAssignment.objects.filter(booking=booking, active=True)
+            .order_by("item_position", "seat__row", "seat__column")
+            .values_list("item_position", "seat__number")
+        )
+        for position, number in assignments:
+            cached.setdefault(position, []).append(number)
+        booking._seat_numbers = cached
+    return cached
 
 
 # A seat's status as staff see it, from its holder's booking status.

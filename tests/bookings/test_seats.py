@@ -314,3 +314,20 @@ def test_only_the_owner_changes_seats(customer, other_client, staff_client):
     assert other_client.put(seats_url(booking.reference), body, format="json").status_code == 404
     assert staff_client.put(seats_url(booking.reference), body, format="json").status_code == 403
     assert held_numbers(cabin) == {"10A"}
+
+
+def test_a_bookings_seats_are_read_in_one_query_whatever_its_items(customer, customer_client):
+    first, second = seat_mapped_cabin(), seat_mapped_cabin()
+    one = hold_through_services(customer, first, seats=2)
+    items = [
+        services.FlightRequest(first.flight_id, "economy", 1),
+        services.FlightRequest(second.flight_id, "economy", 3),
+    ]
+    two = services.hold_booking(customer=customer, items=items).booking
+    counts = []
+    for booking in (one, two):
+        with CaptureQueriesContext(connection) as queries:
+            body = customer_client.get(booking_url(booking.reference)).json()
+        counts.append(len(queries))
+        assert all(item["seat_numbers"] for item in body["items"])
+    assert counts[0] == counts[1]
