@@ -53,3 +53,11 @@ class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was used with a different request body."
+
+
+class SeatUnavailable(DomainError):
+    code = "seat_unavailable"
+    default_detail = "A chosen seat is held, booked or blocked."
+
+    def __init__(self, unavailable_seats: list[str]):
+        super().__init__(unavailable_seats=unavailable_seats)

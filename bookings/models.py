@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from flights.models import FlightInventory
+from flights.models import FlightInventory, Seat
 from hotels.models import RoomType
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -145,6 +145,36 @@ class HotelItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rooms} × {self.room_type} {self.check_in}–{self.check_out}"
+
+
+class SeatAssignment(models.Model):
+    """A seat of a flight item (the booking's item at `item_position`). Active
+    while the booking is held or confirmed; a release, expiry or cancel ends
+    it in the same transaction as the counters, and the row stays as history.
+    PostgreSQL enforces that a seat has at most one active assignment."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="seat_assignments")
+    item_position = models.PositiveSmallIntegerField()
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="assignments")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["booking_id", "item_position", "seat_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat"], condition=Q(active=True), name="one_active_assignment_per_seat"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["booking", "item_position"],
+                condition=Q(active=True),
+                name="seat_assignment_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.seat_id}"
 
 
 class Actor(models.TextChoices):

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from bookings import metrics
 from bookings.models import BookingStatus, ReconciliationRun, RunOutcome
+from bookings.seat_reconciliation import SeatDrift, find_seat_drift, repair_seats
 from bookings.services.inventory import lock_rows
 from flights.models import FlightInventory
 from hotels.models import RoomNight
@@ -35,7 +36,7 @@ DRIFT_KEPT = 100  # drifting rows stored with a ReconciliationRun
 
 _CABIN_DRIFT_SQL = """
 SELECT f.id, fl.flight_number || ' ' || fl.departure_date || ' ' || f.cabin_class,
-       f.total_seats, f.available_seats, f.held_seats, f.booked_seats,
+       f.total_seats - f.blocked_seats, f.available_seats, f.held_seats, f.booked_seats,
        COALESCE(s.held, 0), COALESCE(s.booked, 0)
 FROM flights_flightinventory AS f
 JOIN flights_flight AS fl ON fl.id = f.flight_id
@@ -50,7 +51,7 @@ LEFT JOIN (
 ) AS s ON s.inventory_id = f.id
 WHERE (f.held_seats, f.booked_seats, f.available_seats) IS DISTINCT FROM
       (COALESCE(s.held, 0), COALESCE(s.booked, 0),
-       f.total_seats - COALESCE(s.held, 0) - COALESCE(s.booked, 0))
+       f.total_seats - f.blocked_seats - COALESCE(s.held, 0) - COALESCE(s.booked, 0))
       {row_filter}
 ORDER BY f.id
 """
@@ -90,7 +91,7 @@ class Drift:
     kind: str  # CABIN or ROOM_NIGHT
     pk: int
     label: str
-    total: int
+    total: int  # on sale: a cabin's seats staff blocked are not counted
     available: int
     held: int
     booked: int
@@ -131,10 +132,16 @@ class Reconciliation:
     unfixable: list[Drift] = field(default_factory=list)
     # Drifted when checked, consistent again under the lock (a race, not drift).
     settled: list[Drift] = field(default_factory=list)
+    # Cabins whose seat maps disagree (bookings.seat_reconciliation), and
+    # those still disagreeing after the repair (all of them without --fix).
+    seat_drift: list[SeatDrift] = field(default_factory=list)
+    seat_drift_left: list[SeatDrift] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         """Nothing left drifting: no drift, or all of it repaired."""
+        if self.seat_drift_left:
+            return False
         if not self.drift:
             return True
         return not self.unfixable and len(self.fixed) + len(self.settled) == len(self.drift)
@@ -156,6 +163,9 @@ def reconcile(*, fix: bool = False) -> Reconciliation:
         result.drift = find_drift()
         if fix and result.drift:
             repair(result)
+        result.seat_drift = result.seat_drift_left = find_seat_drift()
+        if fix and result.seat_drift:
+            result.seat_drift_left = repair_seats(result.seat_drift)
     except BaseException as exc:
         _finish_run(run, result, RunOutcome.FAILED, error=repr(exc))
         raise
@@ -256,6 +266,10 @@ def _log(result: Reconciliation, fix: bool) -> None:
         logger.warning("repaired: %s", drift.describe())
     for drift in result.unfixable:
         logger.error("NOT repaired, the bookings need more than the total: %s", drift.describe())
+    for drift in result.seat_drift:
+        logger.error("seat drift: %s", drift.describe())
+    for drift in result.seat_drift_left if fix else ():
+        logger.error("NOT repaired: %s", drift.describe())
 
 
 def _finish_run(run: ReconciliationRun, result: Reconciliation, outcome: str, error: str = ""):

@@ -13,7 +13,9 @@ from bookings.models import (
     BookingStatus,
     FlightItem,
     HotelItem,
+    SeatAssignment,
 )
+from flights.models import FlightInventory, Seat
 
 REFERENCE_PATTERN = re.compile(rf"^[{REFERENCE_ALPHABET}]{{6}}\Z")
 
@@ -70,3 +72,73 @@ def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
     return sorted(
         [*booking.flight_items.all(), *booking.hotel_items.all()], key=lambda item: item.position
     )
+
+
+def seat_numbers_of(item: FlightItem) -> list[str]:
+    """The seats of a flight item while its booking is held or confirmed, as
+    the hold or the last transition left them on the item, or else read with
+    those of the booking's other items (one query per booking, and none for a
+    cabin without a seat map)."""
+    if not item.inventory.has_seat_map:
+        return []
+    numbers = getattr(item, "seat_numbers", None)
+    if numbers is None:
+        numbers = _seat_numbers_by_position(item.booking).get(item.position, [])
+        item.seat_numbers = numbers
+    return numbers
+
+
+def _seat_numbers_by_position(booking: Booking) -> dict[int, list[str]]:
+    cached = getattr(booking, "_seat_numbers", None)
+    if cached is None:
+        cached = {}
+        assignments = (
+            SeatAssignment.objects.filter(booking=booking, active=True)
+            .order_by("item_position", "seat__row", "seat__column")
+            .values_list("item_position", "seat__number")
+        )
+        for position, number in assignments:
+            cached.setdefault(position, []).append(number)
+        booking._seat_numbers = cached
+    return cached
+
+
+# A seat's status as staff see it, from its holder's booking status.
+SEAT_STATUS = {BookingStatus.HELD: "held", BookingStatus.CONFIRMED: "booked"}
+
+
+def seat_map(cabin: FlightInventory, *, staff: bool) -> dict:
+    """The cabin's seats row by row, in two queries whatever the cabin's size.
+    Customers see `available` or `unavailable`; staff see `held`, `booked` or
+    `blocked` and the holding booking's reference."""
+    holders = dict(
+        (seat_id, (reference, status))
+        for seat_id, reference, status in SeatAssignment.objects.filter(
+            seat__inventory=cabin, active=True
+        ).values_list("seat_id", "booking__reference", "booking__status")
+    )
+    rows: dict[int, list[dict]] = {}
+    seats = Seat.objects.filter(inventory=cabin).order_by("row", "column")
+    for pk, row, number, position, blocked in seats.values_list(
+        "pk", "row", "number", "position", "blocked"
+    ):
+        seat = {"number": number, "position": position}
+        seat.update(seat_status(blocked, holders.get(pk), staff=staff))
+        rows.setdefault(row, []).append(seat)
+    return {
+        "cabin_class": cabin.cabin_class,
+        "columns": cabin.seat_columns,
+        "rows": [{"row": row, "seats": seats} for row, seats in rows.items()],
+    }
+
+
+def seat_status(blocked: bool, holder: tuple[str, str] | None, *, staff: bool) -> dict:
+    """`{"status"}` of one seat, plus `booking` for staff where one holds it."""
+    if not staff:
+        return {"status": "unavailable" if blocked or holder else "available"}
+    if blocked:
+        return {"status": "blocked"}
+    if holder is None:
+        return {"status": "available"}
+    reference, status = holder
+    return {"status": SEAT_STATUS.get(status, "held"), "booking": reference}

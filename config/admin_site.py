@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bookings import charts
 from bookings.dashboard import dashboard
+from bookings.seat_map_admin import seat_map_view
 
 DASHBOARD_PERMISSION = "bookings.view_booking"
 
@@ -27,6 +28,11 @@ class BackOfficeSite(admin.AdminSite):
     def get_urls(self):
         return [
             path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard"),
+            path(
+                "flights/flightinventory/<int:cabin_id>/seat-map/",
+                self.admin_view(lambda request, cabin_id: seat_map_view(self, request, cabin_id)),
+                name="seat_map",
+            ),
             *super().get_urls(),
         ]
 

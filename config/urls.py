@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/auth/", include("config.api.auth_urls")),
     path("api/v1/flights/", include("flights.api.urls")),
+    path("api/v1/flights/", include("bookings.api.seat_urls")),
     path("api/v1/hotels/", include("hotels.api.urls")),
     path("api/v1/bookings/", include("bookings.api.urls")),
     path("api/v1/events/", EventFeedView.as_view(), name="event-feed"),

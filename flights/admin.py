@@ -19,6 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin_filters import UpcomingDateFilter
@@ -325,7 +326,7 @@ class FlightAdmin(admin.ModelAdmin):
 class FlightInventoryAdmin(admin.ModelAdmin):
     """Every cabin, to find what is full or empty; changed on its flight's page."""
 
-    list_display = ("flight", "cabin_class", *COUNTERS, "price", "currency")
+    list_display = ("flight", "cabin_class", *COUNTERS, "price", "currency", "seat_map")
     list_filter = (("flight__departure_date", UpcomingDateFilter), "cabin_class")
     search_fields = ("flight__flight_number", "=flight__origin", "=flight__destination")
     list_select_related = ("flight",)
@@ -337,6 +338,15 @@ class FlightInventoryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="seat map")
+    def seat_map(self, cabin: FlightInventory) -> str:
+        """The cabin's seat map page (served by the admin site), where staff
+        see who holds each seat and block seats."""
+        if not cabin.has_seat_map:
+            return "—"
+        url = reverse("admin:seat_map", args=[cabin.pk])
+        return format_html('<a href="{}">{} blocked · open</a>', url, cabin.blocked_seats)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

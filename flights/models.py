@@ -90,8 +90,15 @@ class FlightInventory(models.Model):
     available_seats = models.PositiveIntegerField()
     held_seats = models.PositiveIntegerField(default=0)
     booked_seats = models.PositiveIntegerField(default=0)
+    # Seats staff took off sale (a cabin with a seat map only).
+    blocked_seats = models.PositiveIntegerField(default=0)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3, default="EUR")
+    # The seat map's layout, e.g. "ABC DEF" (a space is an aisle); empty for a
+    # cabin sold by count only. Read from the locked cabin row, it tells a hold
+    # whether to touch Seat rows at all, so a cabin without a map costs nothing more.
+    seat_columns = models.CharField(max_length=60, blank=True, default="")
+    first_row = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = "cabin"
@@ -102,11 +109,21 @@ class FlightInventory(models.Model):
                 fields=["flight", "cabin_class"], name="one_inventory_per_cabin"
             ),
             models.CheckConstraint(
-                condition=Q(available_seats__gte=0, held_seats__gte=0, booked_seats__gte=0),
+                condition=Q(
+                    available_seats__gte=0,
+                    held_seats__gte=0,
+                    booked_seats__gte=0,
+                    blocked_seats__gte=0,
+                ),
                 name="flight_seats_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(total_seats=F("available_seats") + F("held_seats") + F("booked_seats")),
+                condition=Q(
+                    total_seats=F("available_seats")
+                    + F("held_seats")
+                    + F("booked_seats")
+                    + F("blocked_seats")
+                ),
                 name="flight_seats_add_up",
             ),
             models.CheckConstraint(condition=Q(price__gte=0), name="flight_price_not_negative"),
@@ -119,3 +136,62 @@ class FlightInventory(models.Model):
     @property
     def committed_seats(self) -> int:
         return self.held_seats + self.booked_seats
+
+    @property
+    def has_seat_map(self) -> bool:
+        return bool(self.seat_columns)
+
+
+class SeatPosition(models.TextChoices):
+    WINDOW = "window", "Window"
+    MIDDLE = "middle", "Middle"
+    AISLE = "aisle", "Aisle"
+
+
+class Seat(models.Model):
+    """One seat of a cabin with a seat map. Whether it is held or booked is
+    its active assignment (bookings.SeatAssignment); `blocked` is staff's."""
+
+    inventory = models.ForeignKey(FlightInventory, on_delete=models.CASCADE, related_name="seats")
+    row = models.PositiveIntegerField()
+    # The seat's index in the layout string, aisles counted: two seats of a row
+    # are side by side when their columns differ by one.
+    column = models.PositiveSmallIntegerField()
+    number = models.CharField(max_length=8)
+    position = models.CharField(max_length=6, choices=SeatPosition.choices)
+    blocked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["inventory_id", "row", "column"]
+        constraints = [
+            models.UniqueConstraint(fields=["inventory", "number"], name="seat_number_unique"),
+            models.UniqueConstraint(
+                fields=["inventory", "row", "column"], name="seat_place_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+def seat_layout(first_row: int, rows: int, columns: str) -> list[Seat]:
+    """The seats of a layout such as "ABC DEF" (a space is an aisle), row by
+    row: a seat at either end of the row is by a window, one next to an aisle
+    on the aisle, any other in the middle."""
+    last = len(columns) - 1
+    positions = []
+    for index, letter in enumerate(columns):
+        if letter == " ":
+            continue
+        if index in (0, last):
+            position = SeatPosition.WINDOW
+        elif " " in (columns[index - 1], columns[index + 1]):
+            position = SeatPosition.AISLE
+        else:
+            position = SeatPosition.MIDDLE
+        positions.append((index, letter, position))
+    return [
+        Seat(row=row, column=index, number=f"{row}{letter}", position=position)
+        for row in range(first_row, first_row + rows)
+        for index, letter, position in positions
+    ]

@@ -3,15 +3,21 @@
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
-from flights.models import Flight, FlightInventory
+from flights.models import Flight, FlightInventory, Seat, seat_layout
 
 # --- Flights and their cabins, for staff -----------------------------------------------
+
+
+class SeatMapSpec(TypedDict):
+    first_row: int
+    rows: int
+    columns: str
 
 
 class CabinSpec(TypedDict):
@@ -19,6 +25,7 @@ class CabinSpec(TypedDict):
     total_seats: int
     price: Decimal
     currency: str
+    seat_map: NotRequired[SeatMapSpec | None]
 
 
 def create_flight(
@@ -42,17 +49,10 @@ def create_flight(
                 arrival_at=arrival_at,
             )
             flight.save()
-            FlightInventory.objects.bulk_create(
-                FlightInventory(
-                    flight=flight,
-                    cabin_class=cabin["cabin_class"],
-                    total_seats=cabin["total_seats"],
-                    available_seats=cabin["total_seats"],
-                    price=cabin["price"],
-                    currency=cabin["currency"],
-                )
-                for cabin in cabins
+            rows = FlightInventory.objects.bulk_create(
+                _new_cabin(flight, cabin) for cabin in cabins
             )
+            _create_seats(rows, cabins)
     except IntegrityError as exc:
         if "flight_number_unique_per_day" not in str(exc):
             raise
@@ -66,6 +66,33 @@ def create_flight(
             ]
         ) from exc
     return flight
+
+
+def _new_cabin(flight: Flight, cabin: CabinSpec) -> FlightInventory:
+    seat_map = cabin.get("seat_map") or {}
+    return FlightInventory(
+        flight=flight,
+        cabin_class=cabin["cabin_class"],
+        total_seats=cabin["total_seats"],
+        available_seats=cabin["total_seats"],
+        price=cabin["price"],
+        currency=cabin["currency"],
+        seat_columns=seat_map.get("columns", ""),
+        first_row=seat_map.get("first_row"),
+    )
+
+
+def _create_seats(rows: Sequence[FlightInventory], cabins: Sequence[CabinSpec]) -> None:
+    """One Seat row per seat of each cabin given a seat map, row by row (so
+    primary keys follow the seats' order, the order they are locked in)."""
+    seats = []
+    for row, cabin in zip(rows, cabins, strict=True):
+        seat_map = cabin.get("seat_map")
+        if seat_map:
+            for seat in seat_layout(seat_map["first_row"], seat_map["rows"], seat_map["columns"]):
+                seat.inventory = row
+                seats.append(seat)
+    Seat.objects.bulk_create(seats, batch_size=5000)
 
 
 def add_cabin(
@@ -129,6 +156,16 @@ def change_cabin(
             flight_id=flight_id, cabin_class=cabin_class
         )
         changes = {}
+        if total_seats is not None and total_seats != cabin.total_seats and cabin.has_seat_map:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "total_seats",
+                        "code": "seat_map",
+                        "detail": "This cabin has a seat map: its seats make its total.",
+                    }
+                ]
+            )
         if total_seats is not None:
             if total_seats < cabin.committed_seats:
                 raise CapacityBelowCommitted(
@@ -139,7 +176,9 @@ def change_cabin(
                     booked=cabin.booked_seats,
                 )
             changes["total_seats"] = total_seats
-            changes["available_seats"] = Value(total_seats) - F("held_seats") - F("booked_seats")
+            changes["available_seats"] = (
+                Value(total_seats) - F("held_seats") - F("booked_seats") - F("blocked_seats")
+            )
         if price is not None:
             changes["price"] = price
         if changes:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from flights.models import CabinClass, Flight, FlightInventory
+from flights.models import CabinClass, Flight, FlightInventory, Seat, seat_layout
 from hotels.models import Hotel, RoomNight, RoomType
 
 
@@ -105,3 +105,17 @@ def put_nights_on_sale(room_type, start: date, nights: int, rooms: int = 10, pri
         )
         for i in range(nights)
     ]
+
+
+def seat_mapped_cabin(
+    *, rows: int = 3, columns: str = "ABC DEF", first_row: int = 10, **fields
+) -> FlightInventory:
+    """A cabin with a seat map, all of it on sale, as `create_flight` makes one."""
+    seats = seat_layout(first_row, rows, columns)
+    cabin = FlightInventoryFactory(
+        total_seats=len(seats), seat_columns=columns, first_row=first_row, **fields
+    )
+    for seat in seats:
+        seat.inventory = cabin
+    Seat.objects.bulk_create(seats)
+    return cabin

@@ -13,11 +13,12 @@ ones, and `available` the rest of the total.
 """
 
 from bookings.reconciliation import find_drift
+from bookings.seat_reconciliation import find_seat_drift
 
 
 def assert_inventory_consistent() -> None:
-    """Fail with every drifting row listed, one per line."""
-    drift = find_drift()
+    """Fail with every drifting row (and seat-mapped cabin) listed, one per line."""
+    drift = find_drift() + find_seat_drift()
     assert not drift, "inventory counters drifted from the bookings:\n  " + "\n  ".join(
         row.describe() for row in drift
     )

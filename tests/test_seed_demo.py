@@ -119,3 +119,23 @@ def test_seed_refuses_to_run_with_debug_off_unless_forced(settings):
         call_command("seed_demo", stdout=StringIO())
     assert not Flight.objects.exists()
     assert not get_user_model().objects.exists()
+
+
+def test_seed_gives_some_flights_realistic_seat_maps():
+    from flights.models import FlightInventory, Seat
+
+    seed()
+    economy = FlightInventory.objects.filter(
+        flight__flight_number="VJ511", cabin_class="economy"
+    ).first()
+    assert (economy.seat_columns, economy.total_seats) == ("ABC DEF", 180)
+    assert economy.seats.count() == 180
+    assert set(economy.seats.values_list("row", flat=True)) == set(range(10, 40))
+    business = economy.flight.cabins.get(cabin_class="business")
+    assert sorted(business.seats.values_list("number", flat=True)) == [
+        "1A", "1B", "1C", "1D", "2A", "2B", "2C", "2D"
+    ]  # fmt: skip
+    seats = Seat.objects.count()
+    seed()
+    assert Seat.objects.count() == seats
+    assert not FlightInventory.objects.filter(seat_columns="").filter(seats__isnull=False).exists()

@@ -22,10 +22,36 @@ class FlightItemRequestSerializer(serializers.Serializer):
     flight_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     cabin_class = serializers.ChoiceField(choices=CabinClass.choices)
     seats = StrictIntegerField(min_value=1, max_value=MAX_UNITS)
+    seat_numbers = serializers.ListField(
+        child=StrictCharField(max_length=8), required=False, max_length=MAX_UNITS
+    )
+
+    def validate(self, attrs):
+        numbers = attrs.get("seat_numbers")
+        if numbers is not None:
+            _check_seat_numbers(numbers, attrs["seats"])
+        return attrs
 
     def to_request(self) -> FlightRequest:
         data = self.validated_data
-        return FlightRequest(data["flight_id"], data["cabin_class"], data["seats"])
+        return FlightRequest(
+            data["flight_id"],
+            data["cabin_class"],
+            data["seats"],
+            tuple(number.upper() for number in data.get("seat_numbers", ())),
+        )
+
+
+def _check_seat_numbers(numbers: list[str], seats: int) -> None:
+    """Exactly `seats` distinct seat numbers (any case)."""
+    if len(numbers) != seats:
+        detail = f"Give exactly {seats} seat number(s), one per seat."
+        code = "count_mismatch"
+    elif len({number.upper() for number in numbers}) != len(numbers):
+        detail, code = "A seat number is given twice.", "duplicate"
+    else:
+        return
+    raise serializers.ValidationError({"seat_numbers": serializers.ErrorDetail(detail, code)})
 
 
 class HotelItemRequestSerializer(serializers.Serializer):
@@ -158,6 +184,7 @@ class BookingItemSerializer(serializers.Serializer):
     check_in = serializers.DateField(required=False)
     check_out = serializers.DateField(required=False)
     rooms = serializers.IntegerField(required=False)
+    seat_numbers = serializers.ListField(child=serializers.CharField(), required=False)
     unit_price = serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
 
@@ -168,6 +195,7 @@ class BookingItemSerializer(serializers.Serializer):
                 "flight_id": item.inventory.flight_id,
                 "cabin_class": item.inventory.cabin_class,
                 "seats": item.seats,
+                "seat_numbers": selectors.seat_numbers_of(item),
                 "unit_price": f"{item.unit_price:.2f}",
                 "line_total": f"{item.line_total:.2f}",
             }

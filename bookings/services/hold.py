@@ -23,10 +23,11 @@ from bookings.exceptions import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InsufficientInventory,
+    SeatUnavailable,
     TooManyActiveHolds,
 )
 from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange, new_reference
-from bookings.services import availability, inventory, pricing, statements
+from bookings.services import availability, inventory, pricing, seats, statements
 from bookings.services.expire import release_overdue_holds_on
 from bookings.services.requests import FlightRequest, HotelRequest, ItemRequest
 from bookings.services.transition import booking_event
@@ -54,6 +55,11 @@ class Attempt:
 
     result: HoldResult | None = None
     unavailable: list[dict] = field(default_factory=list)
+    unavailable_seats: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.unavailable or self.unavailable_seats)
 
 
 def hold_booking(
@@ -71,7 +77,7 @@ def hold_booking(
     try:
         with locks.acquire(*_lock_keys(customer, items)):
             attempt = _try_hold(customer, items, idempotency_key, fingerprint)
-            if attempt.unavailable:
+            if attempt.refused:
                 release_overdue_holds_on(items)
                 attempt = _try_hold(customer, items, idempotency_key, fingerprint)
     except locks.LockTimeout:
@@ -80,6 +86,8 @@ def hold_booking(
         raise
     if attempt.unavailable:
         raise InsufficientInventory(attempt.unavailable)
+    if attempt.unavailable_seats:
+        raise SeatUnavailable(attempt.unavailable_seats)
     return attempt.result
 
 
@@ -108,9 +116,13 @@ def _try_hold(customer, items, idempotency_key, fingerprint) -> Attempt:
         unavailable = availability.shortages(items, cabins, nights)
         if unavailable:
             return Attempt(unavailable=unavailable)
+        choice = seats.choose(items, cabins)
+        if choice.shortages or choice.unavailable_seats:
+            return Attempt(unavailable=choice.shortages, unavailable_seats=choice.unavailable_seats)
         booking, lines = _write_booking(
-            customer, items, cabins, nights, now, idempotency_key, fingerprint
+            customer, items, cabins, nights, now, idempotency_key, fingerprint, choice
         )
+        seats.assign(booking, choice, lines)
         return Attempt(result=HoldResult(booking=booking, replayed=False, items=lines))
 
 
@@ -133,11 +145,12 @@ def _lock_customer(customer, idempotency_key: str | None, now: datetime) -> Book
     return None
 
 
-def _write_booking(customer, items, cabins, nights, now, idempotency_key, fingerprint):
+def _write_booking(customer, items, cabins, nights, now, idempotency_key, fingerprint, choice):
     """The booking, its priced items, its history, its `booking.held` event
     and the units it takes off sale, in one statement (a fresh reference if
     the drawn one is taken)."""
     lines = pricing.priced_items(items, cabins, nights)
+    seats.label(lines, choice)
     booking = Booking(
         customer=customer,
         status=HELD,

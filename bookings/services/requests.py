@@ -9,6 +9,8 @@ class FlightRequest:
     flight_id: int
     cabin_class: str
     seats: int
+    # The seats chosen on a cabin with a seat map; empty: the service picks.
+    seat_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

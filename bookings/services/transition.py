@@ -10,7 +10,7 @@ from datetime import datetime
 from bookings import metrics
 from bookings.exceptions import HoldExpired, InvalidState
 from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
-from bookings.services import inventory, statements
+from bookings.services import inventory, seats, statements
 from events.models import Event
 from events.services import relay_after_commit
 
@@ -80,9 +80,11 @@ def change_status(
         booking.status = to_status
         for name, value in fields.items():
             setattr(booking, name, value)
+    source, target = MOVES[(from_status, to_status)]
+    if target == "available":
+        seats.free_seats_of(bookings)
     events = [booking_event(booking, now) for booking in bookings]
     statements.change_status(bookings, history, events, fields)
-    source, target = MOVES[(from_status, to_status)]
     inventory.move_units_of(bookings, source=source, target=target)
     metrics.count_transition(to_status, len(bookings))
     relay_after_commit()

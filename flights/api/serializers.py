@@ -12,6 +12,10 @@ from flights.models import FLIGHT_NUMBER, IATA_CODE, MAX_SEATS, CabinClass, Flig
 
 CURRENCY_CODE = RegexValidator(r"^[A-Z]{3}\Z", "A currency is an ISO 4217 code: three capitals.")
 MAX_CABINS = len(CabinClass.values)
+# Capital letters in groups, one space between groups (an aisle): "ABC DEF".
+SEAT_COLUMNS = RegexValidator(
+    r"^[A-Z]+( [A-Z]+)*\Z", "Seat columns are capital letters, a single space for an aisle."
+)
 
 
 def money_field(**kwargs) -> StrictDecimalField:
@@ -24,13 +28,20 @@ def money_field(**kwargs) -> StrictDecimalField:
 class CabinSerializer(serializers.ModelSerializer):
     class Meta:
         model = FlightInventory
-        fields = ["cabin_class", "total_seats", "available_seats", "price", "currency"]
+        fields = [
+            "cabin_class",
+            "total_seats",
+            "available_seats",
+            "price",
+            "currency",
+            "has_seat_map",
+        ]
         read_only_fields = fields
 
 
 class StaffCabinSerializer(CabinSerializer):
     class Meta(CabinSerializer.Meta):
-        fields = [*CabinSerializer.Meta.fields, "held_seats", "booked_seats"]
+        fields = [*CabinSerializer.Meta.fields, "held_seats", "booked_seats", "blocked_seats"]
         read_only_fields = fields
 
 
@@ -79,11 +90,62 @@ class FlightSearchSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class SeatMapSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    first_row = StrictIntegerField(min_value=1, max_value=999)
+    rows = StrictIntegerField(min_value=1, max_value=MAX_SEATS)
+    columns = StrictCharField(
+        trim_whitespace=False,
+        max_length=FlightInventory._meta.get_field("seat_columns").max_length,
+        validators=[SEAT_COLUMNS],
+    )
+
+    def validate_columns(self, value):
+        letters = value.replace(" ", "")
+        if len(set(letters)) != len(letters):
+            raise serializers.ValidationError("A letter appears twice.", code="duplicate")
+        return value
+
+
 class CabinCreateSerializer(serializers.Serializer):
     cabin_class = serializers.ChoiceField(choices=CabinClass.choices)
-    total_seats = StrictIntegerField(min_value=0, max_value=MAX_SEATS)
+    total_seats = StrictIntegerField(min_value=0, max_value=MAX_SEATS, required=False)
     price = money_field()
     currency = StrictCharField(validators=[CURRENCY_CODE])
+    seat_map = SeatMapSerializer(required=False)
+
+    def to_internal_value(self, data):
+        """`total_seats` is required without a seat map: said with the other
+        fields' errors, not after them."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            missing = isinstance(data, dict) and not {"total_seats", "seat_map"} & set(data)
+            if missing and isinstance(exc.detail, dict):
+                required = serializers.ErrorDetail("This field is required.", "required")
+                exc.detail.setdefault("total_seats", [required])
+            raise
+
+    def validate(self, attrs):
+        """With a seat map the seats make the total (a different one is a 400)."""
+        seat_map = attrs.get("seat_map")
+        if seat_map is None:
+            if "total_seats" not in attrs:
+                raise serializers.ValidationError(
+                    {"total_seats": serializers.ErrorDetail("This field is required.", "required")}
+                )
+            return attrs
+        seats = seat_map["rows"] * len(seat_map["columns"].replace(" ", ""))
+        if seats > MAX_SEATS:
+            detail = f"A cabin has at most {MAX_SEATS} seats."
+            raise serializers.ValidationError(
+                {"seat_map": serializers.ErrorDetail(detail, "max_value")}
+            )
+        if attrs.setdefault("total_seats", seats) != seats:
+            detail = f"The seat map has {seats} seats."
+            raise serializers.ValidationError(
+                {"total_seats": serializers.ErrorDetail(detail, "seat_map_mismatch")}
+            )
+        return attrs
 
 
 class FlightCreateSerializer(serializers.Serializer):

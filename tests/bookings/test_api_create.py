@@ -73,6 +73,7 @@ def test_hold_of_a_flight_and_a_hotel_answers_201_with_the_booking(
             "flight_id": cabin.flight_id,
             "cabin_class": "economy",
             "seats": 2,
+            "seat_numbers": [],  # a cabin without a seat map
             "unit_price": "129.00",
             "line_total": "258.00",
         },

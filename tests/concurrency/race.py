@@ -10,6 +10,7 @@ a plain dict, so it crosses process boundaries with 'fork' and 'spawn' alike:
     {"kind": "confirm" | "cancel", "token": ..., "reference": ...}
     {"kind": "expire", "booking_id": ..., "now": iso}   expire_bookings(...)
     {"kind": "sweep", "now": iso}                       expire_overdue_holds(...)
+    {"kind": "put", "token": ..., "path": ..., "body": {...}}   PUT path (a seat block)
 
 A hold's body is built with tests.booking_requests. confirm and cancel take
 "via": "service" to call the service without HTTP, and any job a "delay" in
@@ -273,6 +274,10 @@ def _hold(job: dict) -> dict:
     return _http_answer(_client(job["token"]).post("/api/v1/bookings/", job["body"], format="json"))
 
 
+def _put(job: dict) -> dict:
+    return _http_answer(_client(job["token"]).put(job["path"], job["body"], format="json"))
+
+
 def _confirm(job: dict) -> dict:
     if job.get("via") == "service":
         return _by_service("confirm_booking", job, payment_reference=job["payment_reference"])
@@ -321,4 +326,11 @@ def _sweep(job: dict) -> dict:
     return {"outcome": f"swept {count}", "count": count}
 
 
-_JOBS = {"hold": _hold, "confirm": _confirm, "cancel": _cancel, "expire": _expire, "sweep": _sweep}
+_JOBS = {
+    "hold": _hold,
+    "put": _put,
+    "confirm": _confirm,
+    "cancel": _cancel,
+    "expire": _expire,
+    "sweep": _sweep,
+}

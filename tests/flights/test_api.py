@@ -69,6 +69,7 @@ def test_list_is_paginated_with_the_contract_shape(api_client):
                 "available_seats": 100,
                 "price": "129.00",
                 "currency": "EUR",
+                "has_seat_map": False,
             },
             {
                 "cabin_class": "business",
@@ -76,6 +77,7 @@ def test_list_is_paginated_with_the_contract_shape(api_client):
                 "available_seats": 8,
                 "price": "129.00",
                 "currency": "EUR",
+                "has_seat_map": False,
             },
         ],
     }
@@ -261,8 +263,10 @@ def test_staff_create_a_flight_with_its_cabins(staff_client):
         "available_seats": 12,
         "held_seats": 0,
         "booked_seats": 0,
+        "blocked_seats": 0,
         "price": "249.50",
         "currency": "USD",
+        "has_seat_map": False,
     }
     assert str(flight.departure_date) == "2030-06-01"
     business = flight.cabins.get(cabin_class="business")
@@ -423,8 +427,10 @@ def test_staff_grow_a_cabin(staff_client, committed_cabin):
         "available_seats": 25,
         "held_seats": 3,
         "booked_seats": 2,
+        "blocked_seats": 0,
         "price": "129.00",
         "currency": "EUR",
+        "has_seat_map": False,
     }
     committed_cabin.refresh_from_db()
     assert (committed_cabin.total_seats, committed_cabin.available_seats) == (30, 25)

@@ -27,11 +27,11 @@ from accounts.tokens import issue_token
 from config.api import errors
 from events.models import WebhookEndpoint
 from tests.factories import (
-    FlightInventoryFactory,
     RoomTypeFactory,
     StaffFactory,
     UserFactory,
     put_nights_on_sale,
+    seat_mapped_cabin,
 )
 
 ROLES = ("anonymous", "owner", "other", "staff")
@@ -89,6 +89,13 @@ ROWS = [
         "/api/v1/bookings/{reference}/cancel/",
         login_required(owner=200, other=404, staff=200),
     ),
+    Row(
+        "PUT",
+        "/api/v1/bookings/{reference}/items/0/seats/",
+        login_required(owner=200, other=404, staff=403),
+        body={"seat_numbers": ["11A"]},
+        spec_path="/api/v1/bookings/{reference}/items/{index}/seats/",
+    ),
     # --- flights (docs/api.md, Flights): reads for anyone, writes for staff ---
     Row("GET", "/api/v1/flights/", each(200)),
     Row("GET", "/api/v1/flights/{flight_id}/", each(200)),
@@ -98,6 +105,14 @@ ROWS = [
         "/api/v1/flights/{flight_id}/cabins/{cabin_class}/",
         {**CUSTOMER_ONLY, "staff": 200},
         body={"price": "99.00"},
+    ),
+    Row("GET", "/api/v1/flights/{flight_id}/seat-map/", each(200)),
+    Row(
+        "PUT",
+        "/api/v1/flights/{flight_id}/cabins/{cabin_class}/seats/12A/",
+        {**CUSTOMER_ONLY, "staff": 200},
+        body={"blocked": True},
+        spec_path="/api/v1/flights/{flight_id}/cabins/{cabin_class}/seats/{number}/",
     ),
     # --- hotels (docs/api.md, Hotels) ---
     Row("GET", "/api/v1/hotels/", each(200)),
@@ -151,8 +166,9 @@ def people(db):
 
 @pytest.fixture
 def world(people):
-    """The ids the paths name; the booking is the owner's, held."""
-    cabin = FlightInventoryFactory(total_seats=20)
+    """The ids the paths name; the booking is the owner's, held, on a cabin
+    with a seat map (20 seats, rows 10 to 13)."""
+    cabin = seat_mapped_cabin(rows=4, columns="AB CDE")
     room_type = RoomTypeFactory()
     put_nights_on_sale(room_type, date.today() + timedelta(days=1), nights=5)
     hold_body = {

@@ -19,8 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, fix=False, **options):
         result = reconcile(fix=fix)
+        self._report_seats(result, fix)
         checked = f"{result.cabins_checked} cabins and {result.nights_checked} room nights"
         if not result.drift:
+            if not result.clean:
+                sys.exit(1)
             self.stdout.write(self.style.SUCCESS(f"No drift: {checked} match their bookings."))
             return
         self.stdout.write(self.style.ERROR(f"Drift in {len(result.drift)} of {checked}:"))
@@ -44,3 +47,14 @@ class Command(BaseCommand):
             self.stdout.write("Run with --fix to set the counters to what the bookings hold.")
         if not result.clean:
             sys.exit(1)
+
+    def _report_seats(self, result, fix: bool) -> None:
+        left = {drift.pk for drift in result.seat_drift_left}
+        for drift in result.seat_drift:
+            if not fix:
+                note = ""
+            elif drift.pk in left:
+                note = self.style.ERROR("  [NOT FIXED: look at the cabin's seats by hand]")
+            else:
+                note = self.style.SUCCESS("  [fixed]")
+            self.stdout.write(f"  {drift.describe()}{note}")

@@ -13,10 +13,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from accounts.tokens import issue_token, revoke_tokens
 from bookings.demo_staff import DEMO_STAFF, ensure_demo_staff
-from flights.models import CabinClass, Flight, FlightInventory
+from flights.models import CabinClass, Flight, FlightInventory, Seat, seat_layout
 from hotels.models import Hotel, RoomNight, RoomType
 
 FLIGHT_DAYS = 28
@@ -45,6 +46,12 @@ class Route:
 
 ECO, PREM, BIZ, FIRST = CabinClass.values
 # Times are UTC; a few weekly departures per route keep the set at a few dozen.
+# Cabins with a seat map (first row, layout): an A320's 3-3 economy of 30
+# rows and its 2-2 business cabin; every other cabin sells by count.
+SEAT_MAPS = {
+    ("VJ511", ECO): (10, "ABC DEF"),
+    ("VJ511", BIZ): (1, "AB CD"),
+}
 # fmt: off
 ROUTES = (
     Route("VN213", "HAN", "SGN", time(1, 0), 130, (0, 3, 5), "USD",
@@ -196,6 +203,8 @@ class Command(BaseCommand):
                     available_seats=seats,
                     price=Decimal(price),
                     currency=wanted[(number, day)][0].currency,
+                    first_row=SEAT_MAPS.get((number, cabin_class), (None, ""))[0],
+                    seat_columns=SEAT_MAPS.get((number, cabin_class), (None, ""))[1],
                 )
                 for pk, number, day in flights
                 if (number, day) in wanted
@@ -203,7 +212,21 @@ class Command(BaseCommand):
             ],
             ignore_conflicts=True,
         )
+        self._seed_seats()
         return len(wanted) - len(existing), FlightInventory.objects.count() - cabins_before
+
+    def _seed_seats(self) -> None:
+        """The seats of every cabin with a map that has none yet."""
+        seatless = FlightInventory.objects.exclude(seat_columns="").exclude(
+            Exists(Seat.objects.filter(inventory=OuterRef("pk")))
+        )
+        seats = []
+        for cabin in seatless:
+            rows = cabin.total_seats // len(cabin.seat_columns.replace(" ", ""))
+            for seat in seat_layout(cabin.first_row, rows, cabin.seat_columns):
+                seat.inventory = cabin
+                seats.append(seat)
+        Seat.objects.bulk_create(seats, batch_size=5000)
 
     def _seed_hotels(self, today: date) -> tuple[int, int]:
         new_hotels = 0

@@ -1,0 +1,228 @@
+"""Seats of cabins with a seat map: taken with a hold (the customer's choice,
+or picked side by side), freed when a booking leaves held or confirmed, and
+blocked or unblocked by staff.
+
+Seat rows are locked after their cabin's row (see `inventory`): every write
+to a cabin's seats holds that cabin's row lock first, and chosen seats are
+then locked in primary-key order in one statement, so two customers choosing
+overlapping seats wait on the cabin and never on each other crosswise. A
+cabin without a map (`has_seat_map`, read from the locked cabin row) never
+touches a Seat row: it costs no query. The partial unique constraint on
+SeatAssignment is the last word: a seat has at most one active assignment.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+
+from bookings.exceptions import SeatUnavailable
+from bookings.models import Booking, FlightItem, SeatAssignment
+from bookings.services.availability import Cabins
+from bookings.services.requests import FlightRequest, ItemRequest
+from config.exceptions import ValidationFailed
+from flights.models import FlightInventory, Seat
+
+# How many free seats, front to back, the automatic choice looks at: enough
+# for side by side in a few rows, few enough to stay cheap on a huge cabin.
+PICK_WINDOW = 64
+
+
+@dataclass
+class SeatChoice:
+    """The seats each flight item of a hold gets (by item index), or why not."""
+
+    by_item: dict[int, list[Seat]] = field(default_factory=dict)
+    unavailable_seats: list[str] = field(default_factory=list)
+    # Items the automatic choice found too few free seats for (as shortages).
+    shortages: list[dict] = field(default_factory=list)
+
+
+def active_seats() -> Exists:
+    """Whether a seat (the outer query's row) is held or booked."""
+    return Exists(SeatAssignment.objects.filter(seat=OuterRef("pk"), active=True))
+
+
+def choose(items: Sequence[ItemRequest], cabins: Cabins) -> SeatChoice:
+    """The seats for the hold's flight items on cabins with a map: chosen
+    ones first (all locked in one statement, in primary-key order), then the
+    automatic picks. Chosen seat numbers the cabin does not have, or given
+    for a cabin without a map, are the request's fault (400)."""
+    choice = SeatChoice()
+    mapped = [
+        (i, item, cabins[(item.flight_id, item.cabin_class)])
+        for i, item in enumerate(items)
+        if isinstance(item, FlightRequest)
+    ]
+    _check_chosen_on_maps(mapped)
+    mapped = [(i, item, cabin) for i, item, cabin in mapped if cabin.has_seat_map]
+    chosen = [(i, item, cabin) for i, item, cabin in mapped if item.seat_numbers]
+    if chosen:
+        _take_chosen(chosen, choice)
+        if choice.unavailable_seats:
+            return choice
+    taken = {seat.pk for seats in choice.by_item.values() for seat in seats}
+    for i, item, cabin in mapped:
+        if item.seat_numbers:
+            continue
+        picked = pick(cabin, item.seats, exclude=taken)
+        if len(picked) < item.seats:
+            choice.shortages.append({"item": i, "requested": item.seats, "available": len(picked)})
+            continue
+        choice.by_item[i] = picked
+        taken.update(seat.pk for seat in picked)
+    return choice
+
+
+def _check_chosen_on_maps(mapped) -> None:
+    errors = []
+    for i, item, cabin in mapped:
+        if item.seat_numbers and not cabin.has_seat_map:
+            errors.append(_seat_error(i, "no_seat_map", "This cabin has no seat map."))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _take_chosen(chosen, choice: SeatChoice) -> None:
+    wanted = [Q(inventory=cabin, number__in=item.seat_numbers) for _, item, cabin in chosen]
+    seats = (
+        Seat.objects.select_for_update(no_key=True, of=("self",))
+        .filter(reduce(or_, wanted))
+        .annotate(taken=active_seats())
+        .order_by("pk")
+    )
+    found = {(seat.inventory_id, seat.number): seat for seat in seats}
+    errors, claimed = [], set()
+    for i, item, cabin in chosen:
+        unknown = [n for n in item.seat_numbers if (cabin.pk, n) not in found]
+        twice = [n for n in item.seat_numbers if (cabin.pk, n) in claimed]
+        claimed.update((cabin.pk, n) for n in item.seat_numbers)
+        if unknown:
+            detail = f"This cabin has no seat {', '.join(unknown)}."
+            errors.append(_seat_error(i, "does_not_exist", detail))
+        elif twice:
+            detail = f"Seat {', '.join(twice)} is chosen by another item too."
+            errors.append(_seat_error(i, "duplicate", detail))
+        else:
+            choice.by_item[i] = [found[(cabin.pk, n)] for n in item.seat_numbers]
+    if errors:
+        raise ValidationFailed(errors)
+    choice.unavailable_seats = [
+        seat.number
+        for seats in choice.by_item.values()
+        for seat in seats
+        if seat.blocked or seat.taken
+    ]
+
+
+def _seat_error(index: int, code: str, detail: str) -> dict:
+    return {"field": f"items.{index}.seat_numbers", "code": code, "detail": detail}
+
+
+def pick(cabin: FlightInventory, count: int, *, exclude: Iterable[int] = ()) -> list[Seat]:
+    """`count` free seats of the cabin, side by side in one row when it can,
+    else in as few rows as it can, from the first PICK_WINDOW free seats
+    front to back. Seats another transaction holds locked are skipped, not
+    waited for. Fewer than `count` when the cabin has no more."""
+    free = list(
+        Seat.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        .filter(inventory=cabin, blocked=False)
+        .exclude(pk__in=list(exclude))
+        .exclude(active_seats())
+        .order_by("row", "column")
+        .only("pk", "row", "column", "number")[: max(PICK_WINDOW, count)]
+    )
+    if len(free) <= count:
+        return free
+    rows: dict[int, list[Seat]] = defaultdict(list)
+    for seat in free:
+        rows[seat.row].append(seat)
+    return side_by_side(rows, count) or fewest_rows(rows, count)
+
+
+def side_by_side(rows: Mapping[int, list[Seat]], count: int) -> list[Seat]:
+    """The first `count` adjacent free seats in one row (an aisle between two
+    seats makes their columns two apart), front to back; [] if none."""
+    for seats in rows.values():
+        for start in range(len(seats) - count + 1):
+            run = seats[start : start + count]
+            if run[-1].column - run[0].column == count - 1:
+                return run
+    return []
+
+
+def fewest_rows(rows: Mapping[int, list[Seat]], count: int) -> list[Seat]:
+    """`count` seats from the rows with the most free seats (front first on a tie)."""
+    picked: list[Seat] = []
+    for row in sorted(rows, key=lambda row: (-len(rows[row]), row)):
+        picked += rows[row][: count - len(picked)]
+        if len(picked) == count:
+            break
+    return picked
+
+
+def assign(booking: Booking, choice: SeatChoice, lines: Sequence) -> None:
+    """Write the chosen seats' assignments of a booking just written."""
+    assignments = [
+        SeatAssignment(booking=booking, item_position=lines[i].position, seat=seat)
+        for i, seats in choice.by_item.items()
+        for seat in seats
+    ]
+    if assignments:
+        SeatAssignment.objects.bulk_create(assignments)
+
+
+def label(lines: Sequence, choice: SeatChoice) -> None:
+    """Give the hold's flight items their seat numbers, for its answer and event."""
+    for i, line in enumerate(lines):
+        if isinstance(line, FlightItem):
+            line.seat_numbers = sorted_numbers(choice.by_item.get(i, []))
+
+
+def sorted_numbers(seats: Iterable[Seat]) -> list[str]:
+    return [seat.number for seat in sorted(seats, key=lambda seat: (seat.row, seat.column))]
+
+
+def free_seats_of(bookings: Sequence[Booking]) -> None:
+    """End the active seat assignments of bookings leaving held or confirmed
+    (the caller holds their locks): no query when none has a seat-mapped item."""
+    items = [item for booking in bookings for item in booking.flight_items.all()]
+    mapped = [item for item in items if item.inventory.has_seat_map]
+    for item in items:
+        item.seat_numbers = []
+    if mapped:
+        SeatAssignment.objects.filter(
+            booking__in=[item.booking_id for item in mapped], active=True
+        ).update(active=False)
+
+
+def block_seat(*, flight_id: int, cabin_class: str, number: str, blocked: bool) -> Seat:
+    """Take a seat off sale or put it back, moving one seat between the
+    cabin's `available` and `blocked` counters. The cabin's row is locked
+    first, as a hold locks it, so a hold taking the seat and staff blocking it
+    wait on each other and one wins. SeatUnavailable for a held or booked
+    seat; Seat.DoesNotExist for a seat the cabin (or a cabin) lacks."""
+    with transaction.atomic():
+        cabin = FlightInventory.objects.select_for_update(no_key=True).get(
+            flight_id=flight_id, cabin_class=cabin_class
+        )
+        seat = (
+            Seat.objects.select_for_update(no_key=True, of=("self",))
+            .annotate(taken=active_seats())
+            .get(inventory=cabin, number=number)
+        )
+        if seat.blocked == blocked:
+            return seat
+        if seat.taken:
+            raise SeatUnavailable([seat.number])
+        step = 1 if blocked else -1
+        Seat.objects.filter(pk=seat.pk).update(blocked=blocked)
+        FlightInventory.objects.filter(pk=cabin.pk).update(
+            available_seats=F("available_seats") - step, blocked_seats=F("blocked_seats") + step
+        )
+        seat.blocked = blocked
+    return seat
