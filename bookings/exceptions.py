@@ -53,3 +53,9 @@ class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was used with a different request body."
+
+
+class PaymentRequired(DomainError):
+    status_code = 402
+    code = "payment_required"
+    default_detail = "Pay through the booking's payments; the provider's confirmation confirms it."

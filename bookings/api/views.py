@@ -12,7 +12,6 @@ from bookings.api.serializers import (
     BookingCreateSerializer,
     BookingListQuerySerializer,
     BookingSerializer,
-    ConfirmSerializer,
 )
 from bookings.models import CANCEL_PERMISSION, Booking
 from config.api.permissions import staff_may
@@ -52,7 +51,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return booking
 
     def _owned_object(self):
-        """Confirm and extend are the owner's alone: staff get 403 on others'."""
+        """Extend is the owner's alone: staff get 403 on others'."""
         booking = self.get_object()
         if booking.customer_id != self.request.user.pk:
             raise exceptions.PermissionDenied("Only the customer who made the booking may do this.")
@@ -94,19 +93,6 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             )
         body = BookingSerializer(result.booking, context={"items": result.items}).data
         return Response(body, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer, 409: error(409)})
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, reference=None):
-        booking = self._owned_object()
-        serializer = ConfirmSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        changed = services.confirm_booking(
-            booking=booking,
-            payment_reference=serializer.validated_data["payment_reference"],
-            actor=request.user,
-        )
-        return _transitioned(changed)
 
     @extend_schema(request=None, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"])

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "hotels",
     "bookings",
     "events",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -376,3 +377,18 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Travel inventory <bookings@localhost>")
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+
+# --- Payments (docs/api.md, Payments) -------------------------------------------------------------
+# `sandbox` (a provider inside this service) or `stripe`; production refuses
+# the sandbox unless it is set explicitly.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="sandbox")
+# Signs and verifies the sandbox's webhooks (Standard Webhooks: whsec_ + base64).
+PAYMENT_WEBHOOK_SECRET = env(
+    "PAYMENT_WEBHOOK_SECRET", default="whsec_ZGV2ZWxvcG1lbnQtb25seS1zYW5kYm94LXNlY3JldA=="
+)
+PAYMENT_WINDOW_SECONDS = env.int("PAYMENT_WINDOW_SECONDS", default=600)
+MAX_PAYMENT_ATTEMPTS = env.int("MAX_PAYMENT_ATTEMPTS", default=3)
+# Hours before the first service start: percent refunded, the first tier that applies.
+REFUND_POLICY = env("REFUND_POLICY", default="168:100,24:50,0:0")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
