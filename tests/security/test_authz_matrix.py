@@ -76,8 +76,27 @@ ROWS = [
     Row(
         "POST",
         "/api/v1/bookings/{reference}/confirm/",
-        login_required(owner=200, other=404, staff=403),
+        login_required(owner=402, other=404, staff=200),
         body={"payment_reference": "pay-1"},
+    ),
+    # --- payments (docs/api.md, Payments): the owner pays; the provider's signature is its auth ---
+    Row(
+        "POST",
+        "/api/v1/bookings/{reference}/payments/",
+        login_required(owner=201, other=404, staff=403),
+    ),
+    Row(
+        "GET",
+        "/api/v1/bookings/{reference}/payments/",
+        login_required(owner=200, other=404, staff=200),
+    ),
+    Row(
+        "POST",
+        "/api/v1/payments/webhooks/sandbox/",
+        each(400),
+        body={},
+        spec_path="/api/v1/payments/webhooks/{provider}/",
+        json_errors=False,
     ),
     Row(
         "POST",
@@ -198,6 +217,7 @@ def test_authorization(row, role, people, world):
             == {
                 400: "validation_error",
                 401: "not_authenticated",
+                402: "payment_required",
                 403: "permission_denied",
                 404: "not_found",
             }[expected]
