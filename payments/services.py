@@ -28,6 +28,8 @@ from payments.providers import FAILED, REFUND_SUCCEEDED, SUCCEEDED, Outcome, pro
 
 PENDING, SUCCEEDED_STATUS = PaymentStatus.PENDING, PaymentStatus.SUCCEEDED
 OFFLINE = "offline"
+# A payment that took money (and may give some back).
+PAID = (SUCCEEDED_STATUS, PaymentStatus.PARTIALLY_REFUNDED)
 
 
 @dataclass(frozen=True)

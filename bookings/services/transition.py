@@ -34,6 +34,8 @@ STATE_FIELDS = [
     "expired_at",
     "payment_reference",
     "extension_count",
+    "refunded_amount",
+    "cancel_reason",
 ]
 
 

@@ -79,6 +79,12 @@ ROWS = [
         login_required(owner=402, other=404, staff=200),
         body={"payment_reference": "pay-1"},
     ),
+    # (the booking is held: nothing was paid, so nothing to quote)
+    Row(
+        "GET",
+        "/api/v1/bookings/{reference}/cancellation-quote/",
+        login_required(owner=409, other=404, staff=409),
+    ),
     # --- payments (docs/api.md, Payments): the owner pays; the provider's signature is its auth ---
     Row(
         "POST",
@@ -220,6 +226,7 @@ def test_authorization(row, role, people, world):
                 402: "payment_required",
                 403: "permission_denied",
                 404: "not_found",
+                409: "invalid_state",
             }[expected]
         )
     if expected == 401:
