@@ -14,9 +14,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.exceptions import HoldExpired, InvalidState, PaymentReferenceMismatch
+from bookings.exceptions import (
+    HoldExpired,
+    InsufficientInventory,
+    InvalidState,
+    PaymentReferenceMismatch,
+)
 from bookings.models import Actor, Booking, BookingStatusChange
 from bookings.services import confirm_booking
+from bookings.services.confirm import confirm_ended_hold
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import actor_kind, lock_booking, require_held
 from config.exceptions import ServiceUnavailable, ValidationFailed
@@ -152,18 +158,24 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
 
 def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
     """The first outcome is the payment's last: a success after a failure
-    (or a second success) changes nothing. A booking that can no longer be
-    confirmed by it (it expired, was released, or staff confirmed it with
-    another reference) gets its money back in full."""
+    (or a second success) changes nothing. A hold that ended meanwhile
+    (expired, released) is held again and confirmed if its units are still
+    on sale; a booking that cannot be confirmed by it (units gone, or staff
+    confirmed it with another reference) gets its money back in full."""
     if payment.status != PENDING:
         return []
     _set_status(payment, SUCCEEDED_STATUS, now)
     _payment_event(EventType.PAYMENT_SUCCEEDED, payment, booking, now)
     try:
         confirm_booking(booking=booking, payment_reference=payment.id, actor=None)
+        return []
     except (HoldExpired, InvalidState, PaymentReferenceMismatch):
+        pass
+    try:
+        confirm_ended_hold(booking=booking, payment_reference=payment.id)
+        return []
+    except (InvalidState, InsufficientInventory):
         return [refund(payment=payment, amount=payment.amount, key=f"late:{payment.id}", now=now)]
-    return []
 
 
 def _payment_failed(payment: Payment, booking: Booking, reason: str, now) -> None:

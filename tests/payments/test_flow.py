@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
+from bookings.services import cancel_booking, expire_bookings
 from events.models import Event
 from payments.models import Payment, PaymentStatus, Refund
 from tests.booking_requests import booking_url
-from tests.holds import make_overdue
+from tests.holds import hold_through_services, make_overdue
 from tests.payments.conftest import post_webhook
 
 
@@ -64,8 +65,6 @@ def test_an_expired_or_released_hold_cannot_be_paid(customer_client, held, custo
     make_overdue(held)
     response = customer_client.post(payments_url(held))
     assert (response.status_code, response.json()["code"]) == (409, "hold_expired")
-    from tests.holds import hold_through_services
-
     other = hold_through_services(customer, cabin)
     customer_client.post(booking_url(other.reference, "cancel"))
     response = customer_client.post(payments_url(other))
@@ -124,15 +123,37 @@ def test_the_first_outcome_is_the_last(client, payment, held):
     assert not Refund.objects.exists()
 
 
-def test_late_success_on_an_expired_hold_refunds_in_full(client, payment, held, cabin):
+@pytest.mark.parametrize("ended", ["expired", "released"])
+def test_late_success_holds_the_same_units_again_and_confirms(
+    client, customer, payment, held, cabin, ended
+):
+    if ended == "expired":
+        make_overdue(held)
+        expire_bookings(booking_ids=[held.pk])
+    else:
+        cancel_booking(booking=held, actor=customer)
+    assert seats(cabin) == (10, 0, 0)
+    assert post_webhook(client, payment).status_code == 200
+    payment.refresh_from_db()
+    held.refresh_from_db()
+    assert (held.status, held.payment_reference) == ("confirmed", payment.id)
+    assert payment.status == "succeeded"
+    assert seats(cabin) == (8, 0, 2)
+    assert not Refund.objects.exists()
+
+
+def test_late_success_refunds_in_full_when_the_units_are_gone(
+    client, other_customer, payment, held, cabin
+):
     make_overdue(held)
+    hold_through_services(other_customer, cabin, seats=9)  # expires `held` on the spot to fit
     assert post_webhook(client, payment).status_code == 200
     payment.refresh_from_db()
     held.refresh_from_db()
     assert held.status == BookingStatus.EXPIRED
     assert (payment.status, payment.refunded_amount) == ("refunded", payment.amount)
     assert Refund.objects.get(payment=payment).amount == payment.amount
-    assert seats(cabin) == (10, 0, 0)
+    assert seats(cabin) == (1, 9, 0)
     assert Event.objects.filter(type="payment.refunded").count() == 1
 
 
