@@ -121,7 +121,14 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
     its effect, so a repeat (sequential or racing) changes nothing."""
     adapter = provider(provider_name)
     outcome = adapter.parse_webhook(body, headers)
-    payment = Payment.objects.filter(pk=outcome.payment_id, provider=adapter.name).first()
+    if not outcome.kind:
+        return  # a type we do not act on: received, so the provider stops sending it
+    ours = Payment.objects.filter(provider=adapter.name)
+    payment = (
+        ours.filter(pk=outcome.payment_id).first()
+        if outcome.payment_id
+        else ours.filter(provider_id=outcome.provider_id).exclude(provider_id="").first()
+    )
     if payment is None:
         raise _invalid("data.payment_id", "No payment with this id.")
     if outcome.kind in (SUCCEEDED, FAILED):

@@ -392,3 +392,5 @@ MAX_PAYMENT_ATTEMPTS = env.int("MAX_PAYMENT_ATTEMPTS", default=3)
 REFUND_POLICY = env("REFUND_POLICY", default="168:100,24:50,0:0")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Where the stripe library sends its requests (tests point it at a local stub).
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")

@@ -30,19 +30,16 @@ class Outcome:
     currency: str = ""
     failure_reason: str = ""
     refund_id: str = ""
+    # The provider's own id of the payment, when the webhook names only that.
+    provider_id: str = ""
 
 
 def provider(name: str | None = None):
     """The adapter by name (the configured one by default)."""
     from payments.providers.sandbox import SandboxProvider
+    from payments.providers.stripe import StripeProvider
 
-    adapters = {"sandbox": SandboxProvider}
-    try:
-        from payments.providers.stripe import StripeProvider
-
-        adapters["stripe"] = StripeProvider
-    except ImportError:  # the stripe library is optional until it is configured
-        pass
+    adapters = {"sandbox": SandboxProvider, "stripe": StripeProvider}
     name = name or settings.PAYMENT_PROVIDER
     if name not in adapters:
         raise UnknownProvider()
