@@ -32,3 +32,21 @@ def test_staff_refund_by_hand_once(admin_client, client, payment, held):
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("258.00"))
     assert Refund.objects.filter(payment=payment).count() == 1
+
+
+def test_the_dashboard_shows_paid_conversion_and_failed_payments(
+    admin_client, client, customer, cabin, payment, held
+):
+    from payments import services
+    from tests.holds import hold_through_services
+
+    post_webhook(client, payment)  # one hold paid
+    unpaid = hold_through_services(customer, cabin)  # one not
+    failing = services.start_payment(booking=unpaid, actor=customer).payment
+    post_webhook(client, failing, "payment.failed")
+    page = admin_client.get("/admin/dashboard/")
+    assert page.status_code == 200
+    figures = page.context["payments"]
+    assert (figures.holds, figures.paid, figures.failed) == (2, 1, 1)
+    assert page.context["paid_conversion"] == "50.0%"
+    assert 'data-figure="paid-rate"' in page.content.decode()
