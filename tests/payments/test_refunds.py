@@ -112,3 +112,30 @@ def test_an_offline_payment_is_refunded_offline(staff_client, held):
     offline = Payment.objects.get(booking=held)
     assert (offline.status, offline.refunded_amount) == ("refunded", Decimal("258.00"))
     assert Refund.objects.get(payment=offline).status == "succeeded"
+
+
+def test_the_cancel_email_tells_the_refund(customer_client, paid, cabin):
+    from bookings.notifications import booking_letter
+    from events.emails import message
+    from events.models import Event
+
+    departing_in(cabin, timedelta(days=2))
+    customer_client.post(booking_url(paid.reference, "cancel"))
+    event = Event.objects.get(type="booking.cancelled")
+    text = message("booking_cancelled", booking_letter(event)).body
+    assert "Refund: 129.00 EUR" in text
+
+
+def test_one_cancel_refunds_once_however_often_its_event_is_consumed(
+    customer_client, paid, payment
+):
+    from events.models import Event
+    from payments.refunds import refund_cancellations
+
+    customer_client.post(booking_url(paid.reference, "cancel"))
+    event = Event.objects.get(type="booking.cancelled")
+    for _ in range(3):
+        refund_cancellations([event])
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("258.00")
+    assert Refund.objects.filter(payment=payment).count() == 1
