@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from tests.faults.stack import sandbox_success
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # Errors a client of this traffic may meet without anything being wrong.
@@ -265,8 +267,6 @@ class Traffic:
     def _confirm(self, session, customer: _Customer, reference: str) -> None:
         """Pay as a customer does: start a payment, then the sandbox
         provider's signed success webhook (what its checkout page sends)."""
-        from payments.providers.sandbox import signed
-
         answer, payment = self._send(
             session,
             "pay",
@@ -279,11 +279,7 @@ class Traffic:
             customer.held.remove(reference)
         if not answer.ok:
             return
-        message = {
-            "type": "payment.succeeded",
-            "data": {k: payment[k] for k in ("amount", "currency")} | {"payment_id": payment["id"]},
-        }
-        body, headers = signed(message, webhook_id=f"msg_{uuid.uuid4().hex}")
+        body, headers = sandbox_success(payment)
         answer, _ = self._send_raw(
             session, "confirm", "/api/v1/payments/webhooks/sandbox/", body, headers
         )
