@@ -20,7 +20,7 @@ from bookings.exceptions import (
     InvalidState,
     PaymentReferenceMismatch,
 )
-from bookings.models import Actor, Booking, BookingStatusChange
+from bookings.models import Booking, BookingStatusChange
 from bookings.services import confirm_booking
 from bookings.services.confirm import confirm_ended_hold
 from bookings.services.expire import expire_if_overdue
@@ -109,7 +109,7 @@ def _keep_hold_while_paying(booking: Booking, actor, now) -> None:
         from_status=booking.status,
         to_status=booking.status,
         actor=actor,
-        actor_kind=actor_kind(actor, booking) if actor else Actor.SYSTEM,
+        actor_kind=actor_kind(actor, booking),
         at=now,
         note=f"payment started; held until {until.isoformat()}",
     )

@@ -139,3 +139,15 @@ def test_one_cancel_refunds_once_however_often_its_event_is_consumed(
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("258.00")
     assert Refund.objects.filter(payment=payment).count() == 1
+
+
+def test_refunds_never_exceed_what_was_paid(paid, payment):
+    from payments import services
+
+    payment.refresh_from_db()
+    first = services.refund(payment=payment, amount=Decimal("200.00"), key="goodwill")
+    second = services.refund(payment=payment, amount=Decimal("200.00"), key="cancel")
+    third = services.refund(payment=payment, amount=Decimal("1.00"), key="more")
+    assert (first.amount, second.amount, third) == (Decimal("200.00"), Decimal("58.00"), None)
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("258.00"))
