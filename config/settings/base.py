@@ -368,6 +368,9 @@ CELERY_TASK_ROUTES = {
     "events.tasks.deliver_webhook": {"queue": "webhooks"},
     "events.tasks.dispatch": {"queue": "webhooks"},
     "events.tasks.send_customer_email": {"queue": "emails"},
+    # Calls out of the service (the sandbox's callback, the provider's refunds).
+    "payments.tasks.send_sandbox_webhook": {"queue": "webhooks"},
+    "payments.tasks.issue_refund": {"queue": "webhooks"},
 }
 # Email: EMAIL_URL as django-environ reads it (smtp://user:password@host:587/?tls=True,
 # smtp+ssl://..., consolemail://, filemail:///path); EMAIL_BACKEND on its own picks

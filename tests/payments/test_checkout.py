@@ -63,17 +63,20 @@ def test_paying_sends_the_signed_webhook_to_our_own_url(
     assert 'id="outcome"' in page.content.decode()
 
 
-def test_the_callback_is_retried_until_the_service_answers(live_server, payment, held, caplog):
-    """A callback answered with anything but a 2xx (here a 404, from a URL
-    that is not the webhook's) is retried with backoff, RETRIES times; the
+def test_the_callback_is_retried_until_the_service_answers(live_server, httpserver, payment, held):
+    """A callback answered with anything but a 2xx (a receiver answering
+    503) is tried again with backoff, RETRIES times after the first; the
     same webhook to our URL then confirms."""
+    httpserver.expect_request("/hook").respond_with_data("busy", status=503)
     refused = send_sandbox_webhook.apply(
         args=[payment.id, "payment.succeeded"],
-        kwargs={"webhook_id": "msg_retry", "url": f"{live_server.url}/api/v1/nothing/"},
+        kwargs={"webhook_id": "msg_retry", "url": httpserver.url_for("/hook")},
     )
     assert refused.state == "FAILURE"
     assert isinstance(refused.result, CallbackRefused)
-    assert caplog.text.count("retry: Retry in") == RETRIES
+    attempts = [request for request, _ in httpserver.log]
+    assert len(attempts) == RETRIES + 1
+    assert {request.headers["webhook-id"] for request in attempts} == {"msg_retry"}
     held.refresh_from_db()
     assert held.status == BookingStatus.HELD
     delivered = send_sandbox_webhook.apply(

@@ -34,7 +34,13 @@ pytestmark = [
 
 @pytest.fixture
 def worker():
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with start_worker(
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["celery", "webhooks"],
+    ):
         yield
 
 
