@@ -121,6 +121,8 @@ class BookingAdmin(admin.ModelAdmin):
         "confirmed_at",
         "payment_reference",
         "cancelled_at",
+        "refunded_amount",
+        "cancel_reason",
         "expired_at",
         "idempotency_key",
     ]

@@ -61,3 +61,24 @@ class SeatUnavailable(DomainError):
 
     def __init__(self, unavailable_seats: list[str]):
         super().__init__(unavailable_seats=unavailable_seats)
+
+
+class CancellationClosed(DomainError):
+    code = "cancellation_closed"
+    default_detail = "The booking's first service has started: it can no longer be cancelled."
+
+
+class RefundAboveTotal(DomainError):
+    status_code = 400
+    code = "validation_error"
+
+    def __init__(self, total):
+        detail = f"A refund is at most what was paid ({total})."
+        field = {"field": "refund_amount", "code": "max_value", "detail": detail}
+        super().__init__(detail, errors=[field])
+
+
+class PaymentRequired(DomainError):
+    status_code = 402
+    code = "payment_required"
+    default_detail = "Pay through the booking's payments; the provider's confirmation confirms it."

@@ -1,4 +1,5 @@
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -53,6 +54,16 @@ class Booking(models.Model):
     total_price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
     currency = models.CharField(max_length=3)
     extension_count = models.PositiveSmallIntegerField(default=0)
+    # Set by the cancel of a confirmed booking (REFUND_POLICY, or staff's
+    # amount); `payments` pays it back. Database defaults: the hold's insert
+    # is hand-written and leaves them out.
+    refunded_amount = models.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
+    cancel_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     # The answer the creating request got, replayed for a repeated Idempotency-Key.

@@ -2,6 +2,8 @@
 its itinerary, read when the email is sent (events/emails.py asks through
 the reader registered in BookingsConfig.ready, as events sits below bookings)."""
 
+from decimal import Decimal
+
 from bookings.models import Booking
 from events.emails import Letter
 from events.models import Event
@@ -46,6 +48,15 @@ def booking_letter(event: Event) -> Letter | None:
             "flights": flights,
             "stays": stays,
             "payment": event.data.get("payment"),
-            "refund": event.data.get("refund"),
+            "refund": event.data.get("refund") or refund_of(event),
         },
     )
+
+
+def refund_of(event: Event) -> dict | None:
+    """A cancel's refund, as its event's booking records it."""
+    booking = event.data.get("booking") or {}
+    amount = booking.get("refunded_amount")
+    if event.type != "booking.cancelled" or not amount or Decimal(amount) <= 0:
+        return None
+    return {"amount": amount, "currency": booking.get("currency")}

@@ -10,6 +10,7 @@ from django.utils import timezone
 from bookings import charts
 from bookings.dashboard import dashboard
 from bookings.seat_map_admin import seat_map_view
+from payments.dashboard import payment_figures
 
 DASHBOARD_PERMISSION = "bookings.view_booking"
 
@@ -47,7 +48,9 @@ class BackOfficeSite(admin.AdminSite):
         """Anyone who may look at bookings (both staff groups) sees it."""
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied
-        figures = dashboard(timezone.now())
+        now = timezone.now()
+        figures = dashboard(now)
+        payments = payment_figures(now)
         context = {
             **self.each_context(request),
             "title": "Operations dashboard",
@@ -55,6 +58,8 @@ class BackOfficeSite(admin.AdminSite):
             "inventory_rows": [("Seats", figures.seats), ("Room-nights", figures.rooms)],
             "conversion_decided": _percent(figures.conversion.rate_decided),
             "conversion_overall": _percent(figures.conversion.rate_overall),
+            "payments": payments,
+            "paid_conversion": _percent(payments.paid_rate),
             "lock_timeouts_total": sum((figures.lock_timeouts.recent or {}).values()),
             "lock_timeouts_this_process": sum(figures.lock_timeouts.this_process.values()),
             "seat_chart": _units_chart("Seats by departure day, next 30 days", figures.seats),

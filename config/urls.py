@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config import metrics, operations
 from config.api import errors
 from events.api.views import EventFeedView
+from payments import checkout
+from payments.api import urls as payment_urls
 
 urlpatterns = [
     path("healthz", operations.healthz, name="healthz"),
@@ -21,11 +23,15 @@ urlpatterns = [
     path("api/v1/flights/", include("flights.api.urls")),
     path("api/v1/flights/", include("bookings.api.seat_urls")),
     path("api/v1/hotels/", include("hotels.api.urls")),
+    # A booking's payments and its confirm are the payments app's (it sits above bookings).
+    path("api/v1/bookings/", include(payment_urls.booking_urls)),
     path("api/v1/bookings/", include("bookings.api.urls")),
+    path("api/v1/payments/", include("payments.api.urls")),
     path("api/v1/events/", EventFeedView.as_view(), name="event-feed"),
     path("api/v1/webhook-endpoints/", include("events.api.urls")),
     # Anything else under /api/ is the contract's JSON 404, DEBUG or not.
     re_path(r"^api/", errors.page_not_found),
+    path("sandbox/checkout/<str:payment_id>/", checkout.checkout, name="sandbox-checkout"),
 ]
 
 handler400 = "config.api.errors.bad_request"

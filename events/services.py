@@ -1,6 +1,7 @@
 """Writing events into the outbox, and relaying them once committed."""
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -11,6 +12,18 @@ from events.models import Event
 
 # The relay's advisory lock key (any constant no other code uses).
 RELAY_LOCK = 7_114_201
+
+
+# Consumers of apps above this one (payments' refunds): each is handed every
+# relayed batch in the relay's transaction, as deliveries and emails are, and
+# makes its own idempotent rows and tasks; they register in their
+# AppConfig.ready, so nothing here imports them.
+_consumers: list[Callable[[list[Event]], None]] = []
+
+
+def register_consumer(consumer: Callable[[list[Event]], None]) -> None:
+    if consumer not in _consumers:
+        _consumers.append(consumer)
 
 
 def record_events(events: list[Event]) -> None:
@@ -96,6 +109,8 @@ def relay_pending(*, limit: int = 1000) -> int:
         made = deliveries.plan(events)
         deliveries.enqueue_after_commit(deliveries.heads(made))
         emails.enqueue_after_commit([email.pk for email in emails.plan(events)])
+        for consumer in _consumers:
+            consumer(events)
     for event in events:
         metrics.events_relayed.labels(type=event.type).inc()
     return len(events)

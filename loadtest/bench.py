@@ -43,7 +43,7 @@ from pathlib import Path
 from loadtest import side_by_side
 from loadtest.machine import cpu_probe_ms, load_average
 from tests.faults.checks import booking_counts, check_stack, count, row
-from tests.faults.stack import ROOT, VENV_BIN, Stack
+from tests.faults.stack import ROOT, SANDBOX_WEBHOOK_SECRET, VENV_BIN, Stack
 
 RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
@@ -236,6 +236,7 @@ def run_locust(stack: Stack, workload: str, data: dict, options, workdir: Path) 
         "BENCH_WORKLOAD": workload,
         "BENCH_DATA": str(data_file),
         "BENCH_RECORD": str(record_file),
+        "PAYMENT_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,
     }
     started = time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)

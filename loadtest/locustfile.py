@@ -43,8 +43,11 @@ from locust import events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
+from tests.faults.stack import sandbox_success
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 BOOKINGS = "/api/v1/bookings/"
+WEBHOOK = "/api/v1/payments/webhooks/sandbox/"
 
 DATA: dict = {}
 # (op, status or 0 when no answer, code, latency in s, sent at (s since start), extra)
@@ -92,12 +95,19 @@ class _Customer(FastHttpUser):
     connection_timeout = 15.0
     network_timeout = 15.0
 
-    def _send(self, op: str, method: str, path: str, body=None, headers=None, name=None):
-        """One request, recorded; returns (status, parsed body or None)."""
+    def _send(self, op: str, method: str, path: str, body=None, headers=None, name=None, raw=None):
+        """One request, recorded; returns (status, parsed body or None).
+        `raw`: bytes sent as they are instead of `body` as JSON."""
         sent = time.monotonic()
         status, data = 0, None
         with self.client.request(
-            method, path, json=body, headers=headers, name=name or op, catch_response=True
+            method,
+            path,
+            json=body,
+            data=raw,
+            headers=headers,
+            name=name or op,
+            catch_response=True,
         ) as response:
             latency = time.monotonic() - sent
             status = response.status_code or 0
@@ -124,6 +134,16 @@ class _Customer(FastHttpUser):
         if self.random.random() < DATA.get("idempotency_keys", 0.0):
             headers["Idempotency-Key"] = f"bench-{uuid.uuid4()}"
         return self._send("hold", "POST", BOOKINGS, {"items": items}, headers)
+
+    def _pay(self, reference: str):
+        """Pay as a customer does: start a payment, then the sandbox
+        provider's signed success (what its checkout page has sent)."""
+        status, payment = self._send(
+            "pay", "POST", f"{BOOKINGS}{reference}/payments/", None, self._auth(), "pay"
+        )
+        if status == 201:
+            raw, headers = sandbox_success(payment)
+            self._send("confirm", "POST", WEBHOOK, None, headers, "confirm", raw=raw)
 
     def _cancel(self, reference: str):
         return self._send(
@@ -221,15 +241,7 @@ class SelloffCustomer(_Customer):
             }
             status, body = self._hold([item])
             if status == 201:
-                reference = body["reference"]
-                self._send(
-                    "confirm",
-                    "POST",
-                    f"{BOOKINGS}{reference}/confirm/",
-                    {"payment_reference": f"pay-{reference}"},
-                    self._auth(),
-                    "confirm",
-                )
+                self._pay(body["reference"])
         finally:
             _in_flight -= 1
         if _next_customer >= len(DATA["customers"]) and _in_flight == 0:

@@ -1,6 +1,7 @@
 import hashlib
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
@@ -8,7 +9,12 @@ from rest_framework import serializers
 from bookings import selectors
 from bookings.models import MONEY_DIGITS, BookingStatus, FlightItem
 from bookings.services import FlightRequest, HotelRequest
-from config.api.fields import StrictCharField, StrictDateField, StrictIntegerField
+from config.api.fields import (
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from flights.models import CabinClass
 
 MAX_ITEMS = 10
@@ -173,6 +179,21 @@ class ConfirmSerializer(serializers.Serializer):
     payment_reference = StrictCharField(min_length=1, max_length=100)
 
 
+class CancelSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    # Staff's alone: any amount from 0 to what was paid, instead of the policy's.
+    refund_amount = StrictDecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+
+
+class CancellationQuoteSerializer(serializers.Serializer):
+    refund_amount = serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    currency = serializers.CharField()
+    refund_percent = serializers.IntegerField()
+    deadline = serializers.DateTimeField(allow_null=True)
+
+
 class BookingItemSerializer(serializers.Serializer):
     """A flight or a hotel item: its request fields, `unit_price` and `line_total`."""
 
@@ -229,6 +250,10 @@ class BookingSerializer(serializers.Serializer):
         max_digits=MONEY_DIGITS, decimal_places=2, read_only=True
     )
     currency = serializers.CharField(read_only=True)
+    refunded_amount = serializers.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=2, read_only=True
+    )
+    cancel_reason = serializers.CharField(read_only=True)
     items = serializers.SerializerMethodField()
 
     @extend_schema_field(BookingItemSerializer(many=True))

@@ -12,7 +12,8 @@ from bookings.api.serializers import (
     BookingCreateSerializer,
     BookingListQuerySerializer,
     BookingSerializer,
-    ConfirmSerializer,
+    CancellationQuoteSerializer,
+    CancelSerializer,
 )
 from bookings.models import CANCEL_PERMISSION, Booking
 from config.api.permissions import staff_may
@@ -52,7 +53,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return booking
 
     def _owned_object(self):
-        """Confirm and extend are the owner's alone: staff get 403 on others'."""
+        """Extend is the owner's alone: staff get 403 on others'."""
         booking = self.get_object()
         if booking.customer_id != self.request.user.pk:
             raise exceptions.PermissionDenied("Only the customer who made the booking may do this.")
@@ -95,28 +96,34 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         body = BookingSerializer(result.booking, context={"items": result.items}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ConfirmSerializer, responses={200: BookingSerializer, 409: error(409)})
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, reference=None):
-        booking = self._owned_object()
-        serializer = ConfirmSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        changed = services.confirm_booking(
-            booking=booking,
-            payment_reference=serializer.validated_data["payment_reference"],
-            actor=request.user,
-        )
-        return _transitioned(changed)
-
-    @extend_schema(request=None, responses={200: BookingSerializer})
+    @extend_schema(request=CancelSerializer, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, reference=None):
         """The owner's, or staff's who may cancel for customers (the admin's
-        permission): staff who may only view get 403."""
+        permission): staff who may only view get 403. Only such staff may
+        set the refund."""
         booking = self.get_object()
-        if booking.customer_id != request.user.pk and not staff_may(request, CANCEL_PERMISSION):
+        may_cancel_for_others = staff_may(request, CANCEL_PERMISSION)
+        if booking.customer_id != request.user.pk and not may_cancel_for_others:
             raise exceptions.PermissionDenied("You may not cancel this booking.")
-        return _transitioned(services.cancel_booking(booking=booking, actor=request.user))
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund_amount = serializer.validated_data.get("refund_amount")
+        if refund_amount is not None and not may_cancel_for_others:
+            raise exceptions.PermissionDenied("Only staff may set the refund.")
+        cancelled = services.cancel_booking(
+            booking=booking,
+            actor=request.user,
+            reason=serializer.validated_data.get("reason", ""),
+            refund_amount=refund_amount,
+        )
+        return _transitioned(cancelled)
+
+    @extend_schema(responses={200: CancellationQuoteSerializer, 409: error(409)})
+    @action(detail=True, methods=["get"], url_path="cancellation-quote")
+    def cancellation_quote(self, request, reference=None):
+        quote = services.cancellation_quote(self.get_object())
+        return Response(CancellationQuoteSerializer(quote).data)
 
     @extend_schema(request=None, responses={200: BookingSerializer, 409: error(409)})
     @action(detail=True, methods=["post"])

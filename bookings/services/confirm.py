@@ -1,14 +1,20 @@
 """Confirm: held → confirmed, the held units become booked."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.exceptions import HoldExpired, PaymentReferenceMismatch
+from bookings.exceptions import (
+    HoldExpired,
+    InsufficientInventory,
+    InvalidState,
+    PaymentReferenceMismatch,
+)
 from bookings.models import Booking, BookingStatus
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import change_status, lock_booking, require_held
 
 CONFIRMED = BookingStatus.CONFIRMED
+ENDED_HOLDS = (BookingStatus.EXPIRED, BookingStatus.RELEASED)
 
 
 def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booking:
@@ -34,3 +40,33 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
             )
             return booking
     raise HoldExpired()
+
+
+def confirm_ended_hold(*, booking: Booking, payment_reference: str) -> Booking:
+    """A payment succeeded after its hold ended (expired, released): hold the
+    same units again and confirm, in one step, if they are still on sale and
+    the first service has not started. InsufficientInventory when they are
+    not (the counters' CheckConstraints are the last word: nothing moves),
+    InvalidState for a booking that is not an ended hold."""
+    from bookings.services.cancel import first_service_start
+
+    with transaction.atomic():
+        booking = lock_booking(booking)
+        now = timezone.now()
+        if booking.status not in ENDED_HOLDS or first_service_start(booking) <= now:
+            raise InvalidState(booking.status, "confirmed")
+        try:
+            with transaction.atomic():
+                change_status(
+                    [booking],
+                    to_status=CONFIRMED,
+                    actor=None,
+                    now=now,
+                    note="held again and confirmed: its payment succeeded late",
+                    confirmed_at=now,
+                    payment_reference=payment_reference,
+                )
+        except IntegrityError:
+            booking = lock_booking(booking)  # as it was: the savepoint rolled back
+            raise InsufficientInventory([]) from None
+        return booking

@@ -23,6 +23,10 @@ MOVES = {
     (HELD, RELEASED): ("held", "available"),
     (HELD, EXPIRED): ("held", "available"),
     (CONFIRMED, CANCELLED): ("booked", "available"),
+    # A payment that succeeded after the hold ended: the same units, if still
+    # on sale (the counters' CheckConstraints refuse them otherwise).
+    (EXPIRED, CONFIRMED): ("available", "booked"),
+    (RELEASED, CONFIRMED): ("available", "booked"),
 }
 
 # The fields a transition reads and writes: all a lock needs to read again.
@@ -34,6 +38,8 @@ STATE_FIELDS = [
     "expired_at",
     "payment_reference",
     "extension_count",
+    "refunded_amount",
+    "cancel_reason",
 ]
 
 

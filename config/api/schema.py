@@ -65,6 +65,7 @@ class ErrorSerializer(serializers.Serializer):
 ERROR_DESCRIPTIONS = {
     400: "validation_error: bad JSON, wrong types or values; `errors` names the fields.",
     401: "not_authenticated: no or bad credentials (header WWW-Authenticate: Token).",
+    402: "payment_required: a customer pays through the booking's payments.",
     403: "permission_denied: not allowed for this user.",
     404: "not_found: no such resource, or not yours.",
     409: "A conflict with the current state; `code` says which (docs/api.md, Errors).",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "hotels",
     "bookings",
     "events",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -367,6 +368,9 @@ CELERY_TASK_ROUTES = {
     "events.tasks.deliver_webhook": {"queue": "webhooks"},
     "events.tasks.dispatch": {"queue": "webhooks"},
     "events.tasks.send_customer_email": {"queue": "emails"},
+    # Calls out of the service (the sandbox's callback, the provider's refunds).
+    "payments.tasks.send_sandbox_webhook": {"queue": "webhooks"},
+    "payments.tasks.issue_refund": {"queue": "webhooks"},
 }
 # Email: EMAIL_URL as django-environ reads it (smtp://user:password@host:587/?tls=True,
 # smtp+ssl://..., consolemail://, filemail:///path); EMAIL_BACKEND on its own picks
@@ -376,3 +380,20 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default=vars()["EMAIL_BACKEND"])
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Travel inventory <bookings@localhost>")
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+
+# --- Payments (docs/api.md, Payments) -------------------------------------------------------------
+# `sandbox` (a provider inside this service) or `stripe`; production refuses
+# the sandbox unless it is set explicitly.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="sandbox")
+# Signs and verifies the sandbox's webhooks (Standard Webhooks: whsec_ + base64).
+PAYMENT_WEBHOOK_SECRET = env(
+    "PAYMENT_WEBHOOK_SECRET", default="whsec_ZGV2ZWxvcG1lbnQtb25seS1zYW5kYm94LXNlY3JldA=="
+)
+PAYMENT_WINDOW_SECONDS = env.int("PAYMENT_WINDOW_SECONDS", default=600)
+MAX_PAYMENT_ATTEMPTS = env.int("MAX_PAYMENT_ATTEMPTS", default=3)
+# Hours before the first service start: percent refunded, the first tier that applies.
+REFUND_POLICY = env("REFUND_POLICY", default="168:100,24:50,0:0")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Where the stripe library sends its requests (tests point it at a local stub).
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")

@@ -30,3 +30,5 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 # Receivers are reached over https only.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+# The sandbox provider takes anyone's word for a card: only when asked for by name.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="stripe")

@@ -244,9 +244,9 @@ CONFIRM_CASES = {
 
 
 @pytest.mark.parametrize("body", CONFIRM_CASES.values(), ids=CONFIRM_CASES.keys())
-def test_bad_confirm_requests_are_a_400_naming_the_field(customer_client, held, body):
+def test_bad_confirm_requests_are_a_400_naming_the_field(staff_client, held, body):
     before = snapshot()
-    response = customer_client.post(booking_url(held, "confirm"), body, format="json")
+    response = staff_client.post(booking_url(held, "confirm"), body, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "validation_error"
     assert [error["field"] for error in response.json()["errors"]] == ["payment_reference"]
@@ -254,11 +254,9 @@ def test_bad_confirm_requests_are_a_400_naming_the_field(customer_client, held, 
 
 
 @pytest.mark.parametrize("raw", ["{", "[]", "null"], ids=["not JSON", "a list", "null"])
-def test_confirm_bodies_that_are_not_a_json_object_are_a_400(customer_client, held, raw):
+def test_confirm_bodies_that_are_not_a_json_object_are_a_400(staff_client, held, raw):
     before = snapshot()
-    response = customer_client.post(
-        booking_url(held, "confirm"), raw, content_type="application/json"
-    )
+    response = staff_client.post(booking_url(held, "confirm"), raw, content_type="application/json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "validation_error"
     assert snapshot() == before

@@ -279,7 +279,7 @@ def test_too_many_active_holds(settings, customer_client, cabin):
 
 
 def test_holds_that_ended_or_expired_do_not_count_against_the_limit(
-    settings, customer_client, cabin
+    settings, customer_client, staff_client, cabin
 ):
     settings.MAX_ACTIVE_HOLDS_PER_CUSTOMER = 2
     overdue = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
@@ -287,7 +287,7 @@ def test_holds_that_ended_or_expired_do_not_count_against_the_limit(
     make_overdue(overdue)
     assert customer_client.post(f"{BOOKINGS_URL}{released}/cancel/").status_code == 200
     confirmed = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
-    customer_client.post(f"{BOOKINGS_URL}{confirmed}/confirm/", {"payment_reference": "p"})
+    staff_client.post(f"{BOOKINGS_URL}{confirmed}/confirm/", {"payment_reference": "p"})
 
     assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201
     assert hold_through_api(customer_client, flight_item(cabin)).status_code == 201

@@ -49,14 +49,14 @@ def test_the_list_is_paginated(customer_client, cabin):
     assert page["previous"] is None
 
 
-def test_the_status_filter(customer_client, cabin):
+def test_the_status_filter(customer_client, staff_client, cabin):
     held = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     overdue = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     released = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     confirmed = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     make_overdue(overdue)
     customer_client.post(booking_url(released, "cancel"))
-    customer_client.post(booking_url(confirmed, "confirm"), {"payment_reference": "pay-1"})
+    staff_client.post(booking_url(confirmed, "confirm"), {"payment_reference": "pay-1"})
 
     def listed(status):
         return references(customer_client.get(BOOKINGS_URL, {"status": status}))

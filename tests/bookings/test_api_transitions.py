@@ -51,8 +51,8 @@ def confirm(client, reference, payment_reference="pay-123"):
 # --- Confirm ---------------------------------------------------------------------------
 
 
-def test_confirm_books_the_held_units(customer_client, held, cabin, room_type):
-    response = confirm(customer_client, held)
+def test_confirm_books_the_held_units(customer_client, staff_client, held, cabin, room_type):
+    response = confirm(staff_client, held)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "confirmed"
@@ -61,34 +61,38 @@ def test_confirm_books_the_held_units(customer_client, held, cabin, room_type):
     assert body["cancelled_at"] is None
     assert seats(cabin) == (8, 0, 2)
     assert rooms(room_type) == [(4, 0, 1), (5, 0, 0)]
-    assert history(held)[-1] == ("held", "confirmed", Actor.CUSTOMER)
+    assert history(held)[-1] == ("held", "confirmed", Actor.STAFF)
 
 
 def test_confirm_again_with_the_same_payment_reference_changes_nothing(
-    customer_client, held, cabin
+    customer_client, staff_client, held, cabin
 ):
-    first = confirm(customer_client, held).json()
-    again = confirm(customer_client, held)
+    first = confirm(staff_client, held).json()
+    again = confirm(staff_client, held)
     assert again.status_code == 200
     assert again.json() == first
     assert seats(cabin) == (8, 0, 2)
     assert len(history(held)) == 2
 
 
-def test_confirm_again_with_another_payment_reference_is_a_409(customer_client, held, cabin):
-    confirm(customer_client, held, "pay-1")
-    response = confirm(customer_client, held, "pay-2")
+def test_confirm_again_with_another_payment_reference_is_a_409(
+    customer_client, staff_client, held, cabin
+):
+    confirm(staff_client, held, "pay-1")
+    response = confirm(staff_client, held, "pay-2")
     assert response.status_code == 409
     assert response.json()["code"] == "payment_reference_mismatch"
     assert Booking.objects.get(reference=held).payment_reference == "pay-1"
     assert seats(cabin) == (8, 0, 2)
 
 
-def test_staff_may_not_confirm_anothers_booking(staff_client, held, cabin):
-    response = confirm(staff_client, held)
-    assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+def test_a_customer_confirming_is_told_to_pay(customer_client, held, cabin):
+    """The provider's word confirms a customer's hold, never their own."""
+    response = confirm(customer_client, held)
+    assert response.status_code == 402
+    assert response.json()["code"] == "payment_required"
     assert Booking.objects.get(reference=held).status == BookingStatus.HELD
+    assert seats(cabin) == (8, 2, 0)
 
 
 def test_another_customer_confirming_gets_a_404(other_client, held, cabin):
@@ -98,16 +102,16 @@ def test_another_customer_confirming_gets_a_404(other_client, held, cabin):
     assert seats(cabin) == (8, 2, 0)
 
 
-def test_confirm_of_a_released_booking_is_invalid_state(customer_client, held, cabin):
+def test_confirm_of_a_released_booking_is_invalid_state(customer_client, staff_client, held, cabin):
     customer_client.post(booking_url(held, "cancel"))
-    response = confirm(customer_client, held)
+    response = confirm(staff_client, held)
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_state"
     assert seats(cabin) == (10, 0, 0)
 
 
-def test_confirm_accepts_the_reference_in_any_case(customer_client, held):
-    assert confirm(customer_client, held.lower()).json()["status"] == "confirmed"
+def test_confirm_accepts_the_reference_in_any_case(customer_client, staff_client, held):
+    assert confirm(staff_client, held.lower()).json()["status"] == "confirmed"
 
 
 # --- Cancel ----------------------------------------------------------------------------
@@ -123,8 +127,10 @@ def test_cancel_of_a_hold_releases_it(customer_client, held, cabin, room_type):
     assert history(held)[-1] == ("held", "released", Actor.CUSTOMER)
 
 
-def test_cancel_of_a_confirmed_booking_cancels_it(customer_client, held, cabin, room_type):
-    confirm(customer_client, held)
+def test_cancel_of_a_confirmed_booking_cancels_it(
+    customer_client, staff_client, held, cabin, room_type
+):
+    confirm(staff_client, held)
     response = customer_client.post(booking_url(held, "cancel"))
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -134,9 +140,9 @@ def test_cancel_of_a_confirmed_booking_cancels_it(customer_client, held, cabin, 
 
 
 @pytest.mark.parametrize("confirmed", [False, True], ids=["released", "cancelled"])
-def test_cancel_again_changes_nothing(customer_client, held, cabin, confirmed):
+def test_cancel_again_changes_nothing(customer_client, staff_client, held, cabin, confirmed):
     if confirmed:
-        confirm(customer_client, held)
+        confirm(staff_client, held)
     first = customer_client.post(booking_url(held, "cancel")).json()
     again = customer_client.post(booking_url(held, "cancel"))
     assert again.status_code == 200
@@ -200,8 +206,8 @@ def test_another_customer_extending_gets_a_404(other_client, held):
     assert other_client.post(booking_url(held, "extend")).status_code == 404
 
 
-def test_extend_of_a_confirmed_booking_is_invalid_state(customer_client, held):
-    confirm(customer_client, held)
+def test_extend_of_a_confirmed_booking_is_invalid_state(customer_client, staff_client, held):
+    confirm(staff_client, held)
     response = customer_client.post(booking_url(held, "extend"))
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_state"
@@ -221,10 +227,11 @@ def test_an_overdue_hold_reads_expired_everywhere(customer_client, held, cabin):
 
 @pytest.mark.parametrize("action", ["confirm", "extend"])
 def test_confirm_and_extend_of_an_overdue_hold_are_hold_expired_and_release_it(
-    customer_client, held, cabin, room_type, action
+    customer_client, staff_client, held, cabin, room_type, action
 ):
     make_overdue(held)
-    response = customer_client.post(booking_url(held, action), {"payment_reference": "pay-1"})
+    client = staff_client if action == "confirm" else customer_client
+    response = client.post(booking_url(held, action), {"payment_reference": "pay-1"})
     assert response.status_code == 409
     assert response.json()["code"] == "hold_expired"
     booking = Booking.objects.get(reference=held)
@@ -235,7 +242,7 @@ def test_confirm_and_extend_of_an_overdue_hold_are_hold_expired_and_release_it(
     assert rooms(room_type) == [(5, 0, 0)]
     assert history(held)[-1][:2] == ("held", "expired")
     # And again: still hold_expired, nothing moves twice.
-    again = customer_client.post(booking_url(held, action), {"payment_reference": "pay-1"})
+    again = client.post(booking_url(held, action), {"payment_reference": "pay-1"})
     assert again.json()["code"] == "hold_expired"
     assert seats(cabin) == (10, 0, 0)
     assert len(history(held)) == 2
@@ -255,20 +262,20 @@ def test_cancel_of_an_overdue_hold_answers_200_leaving_it_expired(customer_clien
     assert seats(cabin) == (10, 0, 0)
 
 
-def test_a_confirmed_booking_never_expires(customer_client, held, cabin):
-    confirm(customer_client, held)
+def test_a_confirmed_booking_never_expires(customer_client, staff_client, held, cabin):
+    confirm(staff_client, held)
     Booking.objects.filter(reference=held).update(
         created_at=timezone.now() - timedelta(hours=2),
         expires_at=timezone.now() - timedelta(hours=1),
     )
     assert customer_client.get(booking_url(held)).json()["status"] == "confirmed"
-    assert confirm(customer_client, held).status_code == 200
+    assert confirm(staff_client, held).status_code == 200
     assert seats(cabin) == (8, 0, 2)
 
 
 def test_every_transition_leaves_a_history_row_with_its_actor(customer_client, staff_client, cabin):
     first = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
-    confirm(customer_client, first)
+    confirm(staff_client, first)
     staff_client.post(booking_url(first, "cancel"))
     second = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     customer_client.post(booking_url(second, "extend"))
@@ -277,7 +284,7 @@ def test_every_transition_leaves_a_history_row_with_its_actor(customer_client, s
 
     assert history(first) == [
         ("", "held", Actor.CUSTOMER),
-        ("held", "confirmed", Actor.CUSTOMER),
+        ("held", "confirmed", Actor.STAFF),
         ("confirmed", "cancelled", Actor.STAFF),
     ]
     assert history(second) == [

@@ -26,7 +26,9 @@ KEYED_HOLD = 8
 # token; the booking; its flight items (with cabins); its hotel items; a
 # savepoint; the booking locked; status + history + event; the counter move; release.
 CANCEL = 9
-CONFIRM = 9
+# Staff's confirm: the same, in an outer savepoint, and the offline payment's
+# get_or_create (its select, a savepoint, the insert, its release).
+CONFIRM = 15
 # token; the booking; its two kinds of items.
 DETAIL = 4
 # token; the count; the page; its two kinds of items.
@@ -51,11 +53,15 @@ def test_a_hold_with_an_idempotency_key(customer_client, cabin, django_assert_nu
 
 
 @pytest.mark.parametrize(("action", "queries"), [("cancel", CANCEL), ("confirm", CONFIRM)])
-def test_a_transition(customer_client, cabin, action, queries, django_assert_num_queries):
+def test_a_transition(
+    customer_client, staff_client, cabin, action, queries, django_assert_num_queries
+):
+    """A confirm is staff's (with an offline payment); a cancel the owner's."""
     reference = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     body = {"payment_reference": "pay-1"} if action == "confirm" else {}
+    client = staff_client if action == "confirm" else customer_client
     with django_assert_num_queries(queries):
-        response = customer_client.post(booking_url(reference, action), body, format="json")
+        response = client.post(booking_url(reference, action), body, format="json")
     assert response.status_code == 200
 
 

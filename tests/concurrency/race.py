@@ -7,7 +7,7 @@ for a round sits it out (but still meets the others at the barrier). A job is
 a plain dict, so it crosses process boundaries with 'fork' and 'spawn' alike:
 
     {"kind": "hold", "token": ..., "body": {...}}       POST /api/v1/bookings/
-    {"kind": "confirm" | "cancel", "token": ..., "reference": ...}
+    {"kind": "confirm" | "cancel", "token": ..., "reference": ...}  (confirm: "staff_token")
     {"kind": "expire", "booking_id": ..., "now": iso}   expire_bookings(...)
     {"kind": "sweep", "now": iso}                       expire_overdue_holds(...)
     {"kind": "put", "token": ..., "path": ..., "body": {...}}   PUT path (a seat block)
@@ -281,8 +281,9 @@ def _put(job: dict) -> dict:
 def _confirm(job: dict) -> dict:
     if job.get("via") == "service":
         return _by_service("confirm_booking", job, payment_reference=job["payment_reference"])
+    # Through the API, a confirm is staff's (a customer pays instead).
     return _http_answer(
-        _client(job["token"]).post(
+        _client(job["staff_token"]).post(
             f"/api/v1/bookings/{job['reference']}/confirm/",
             {"payment_reference": job["payment_reference"]},
             format="json",

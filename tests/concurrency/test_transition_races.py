@@ -8,10 +8,16 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.tokens import issue_token
 from bookings.models import Booking, BookingStatusChange
 from flights.models import FlightInventory
 from tests.concurrency.race import record_figures, run_race
-from tests.factories import FlightInventoryFactory, RoomTypeFactory, put_nights_on_sale
+from tests.factories import (
+    FlightInventoryFactory,
+    RoomTypeFactory,
+    StaffFactory,
+    put_nights_on_sale,
+)
 from tests.holds import hold_through_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +44,7 @@ def transition_race(make_customers, *, rounds: int, processes: int = 0, name: st
         bookings.append((booking, token, expires_at))
 
     rng = random.Random(rounds)
+    staff_token = issue_token(StaffFactory(is_superuser=True))
 
     def owner(kind, i):
         # Through the API, or straight to the service every other pair of
@@ -47,6 +54,7 @@ def transition_race(make_customers, *, rounds: int, processes: int = 0, name: st
             "kind": kind,
             "via": "api" if i % 4 < 2 else "service",
             "token": token,
+            "staff_token": staff_token,
             "reference": booking.reference,
             "payment_reference": "PAY-1",
         }

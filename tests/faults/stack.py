@@ -22,6 +22,7 @@ DATABASE_URL, REDIS_URL or settings module leaks into them.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import json
 import os
@@ -37,9 +38,41 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The sandbox payment provider's webhook secret of every stack this process
+# starts: its load (tests.faults.traffic, the bench's Locust) pays as the
+# sandbox's checkout does, by posting the provider's signed success.
+SANDBOX_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or (
+    "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+)
+
+
+def sandbox_success(payment: dict, secret: str = SANDBOX_WEBHOOK_SECRET) -> tuple[bytes, dict]:
+    """The sandbox provider's signed `payment.succeeded` for a payment as the
+    API answered it: the body and headers to POST to its webhook URL."""
+    from standardwebhooks.webhooks import Webhook
+
+    message = {
+        "type": "payment.succeeded",
+        "data": {
+            "payment_id": payment["id"],
+            "amount": payment["amount"],
+            "currency": payment["currency"],
+        },
+    }
+    body = json.dumps(message, separators=(",", ":"))
+    webhook_id = f"msg_{secrets.token_hex(12)}"
+    now = datetime.now(UTC)
+    headers = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+        "content-type": "application/json",
+    }
+    return body.encode(), headers
 
 
 def _pg_bin() -> Path:
@@ -305,6 +338,8 @@ class Stack:
             LOCAL_PG_PORT=str(self.pg_port),
             LOCAL_REDIS_PORT=str(self.redis_port),
             DJANGO_SETTINGS_MODULE="config.settings.production",
+            PAYMENT_PROVIDER="sandbox",
+            PAYMENT_WEBHOOK_SECRET=SANDBOX_WEBHOOK_SECRET,
             SECRET_KEY=secrets.token_urlsafe(50),
             DEBUG="false",
             ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from tests.faults.stack import sandbox_success
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # Errors a client of this traffic may meet without anything being wrong.
@@ -39,6 +41,7 @@ EXPECTED_CODES = {
     "idempotency_key_in_use",
     "throttled",
     "service_unavailable",
+    "payment_attempts_exhausted",
 }
 
 
@@ -262,19 +265,27 @@ class Traffic:
             time.sleep(0.2)  # a client's back-off before retrying the same key
 
     def _confirm(self, session, customer: _Customer, reference: str) -> None:
-        answer, data = self._send(
+        """Pay as a customer does: start a payment, then the sandbox
+        provider's signed success webhook (what its checkout page sends)."""
+        answer, payment = self._send(
             session,
-            "confirm",
+            "pay",
             "POST",
-            f"/api/v1/bookings/{reference}/confirm/",
-            {"payment_reference": f"pay-{reference}"},
+            f"/api/v1/bookings/{reference}/payments/",
+            None,
             self._auth(customer),
         )
-        if answer.status == 200:
+        if answer.code in ("hold_expired", "invalid_state", "payment_attempts_exhausted"):
+            customer.held.remove(reference)
+        if not answer.ok:
+            return
+        body, headers = sandbox_success(payment)
+        answer, _ = self._send_raw(
+            session, "confirm", "/api/v1/payments/webhooks/sandbox/", body, headers
+        )
+        if answer.ok:
             customer.held.remove(reference)
             customer.confirmed.append(reference)
-        elif answer.code in ("hold_expired", "invalid_state"):
-            customer.held.remove(reference)
 
     def _cancel(self, session, customer: _Customer, reference: str) -> None:
         answer, _ = self._send(
@@ -307,12 +318,22 @@ class Traffic:
     def _auth(customer: _Customer) -> dict:
         return {"Authorization": f"Token {customer.token}"}
 
-    def _send(self, session, op, method, path, body, headers) -> tuple[Answer, dict | None]:
+    def _send_raw(self, session, op, path, body: bytes, headers) -> tuple[Answer, dict | None]:
+        return self._send(session, op, "POST", path, None, headers, raw=body)
+
+    def _send(
+        self, session, op, method, path, body, headers, raw: bytes | None = None
+    ) -> tuple[Answer, dict | None]:
         sent = self.now()
         data = None
         try:
             response = session.request(
-                method, self.base_url + path, json=body, headers=headers, timeout=self.timeout
+                method,
+                self.base_url + path,
+                json=body,
+                data=raw,
+                headers=headers,
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             answer = Answer(op, sent, self.now(), None, client_error=_client_error(exc))

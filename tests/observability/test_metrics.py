@@ -82,7 +82,7 @@ def test_holds_are_counted_by_result_and_error_code(customer_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_transitions_are_counted_once_each_on_commit(customer_client):
+def test_transitions_are_counted_once_each_on_commit(customer_client, staff_client):
     """Counted where the status changes, after the commit: repeating a
     confirm or a cancel (a double click) does not count twice."""
     cabin = FlightInventoryFactory(total_seats=10)
@@ -92,7 +92,7 @@ def test_transitions_are_counted_once_each_on_commit(customer_client):
 
     with Delta("travel_confirms_total") as confirms:
         for _ in range(2):
-            response = customer_client.post(f"{base}/confirm/", {"payment_reference": "pay-1"})
+            response = staff_client.post(f"{base}/confirm/", {"payment_reference": "pay-1"})
             assert response.status_code == 200
     with Delta("travel_cancellations_total", result="cancelled") as cancelled:
         for _ in range(2):
@@ -116,7 +116,7 @@ def test_extensions_are_counted_and_refused_ones_are_not(customer_client, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_expiries_are_counted_by_trigger(customer_client, customer):
+def test_expiries_are_counted_by_trigger(customer_client, customer, staff_client):
     cabin = FlightInventoryFactory(total_seats=10)
     on_use = hold_through_api(customer_client, flight_item(cabin)).json()["reference"]
     swept = [
@@ -125,7 +125,7 @@ def test_expiries_are_counted_by_trigger(customer_client, customer):
     make_overdue(on_use, *swept)
 
     with Delta("travel_expiries_total", trigger="on_use") as by_use:
-        response = customer_client.post(
+        response = staff_client.post(
             f"/api/v1/bookings/{on_use}/confirm/", {"payment_reference": "p"}
         )
         assert response.json()["code"] == "hold_expired"

@@ -76,8 +76,33 @@ ROWS = [
     Row(
         "POST",
         "/api/v1/bookings/{reference}/confirm/",
-        login_required(owner=200, other=404, staff=403),
+        login_required(owner=402, other=404, staff=200),
         body={"payment_reference": "pay-1"},
+    ),
+    # (the booking is held: nothing was paid, so nothing to quote)
+    Row(
+        "GET",
+        "/api/v1/bookings/{reference}/cancellation-quote/",
+        login_required(owner=409, other=404, staff=409),
+    ),
+    # --- payments (docs/api.md, Payments): the owner pays; the provider's signature is its auth ---
+    Row(
+        "POST",
+        "/api/v1/bookings/{reference}/payments/",
+        login_required(owner=201, other=404, staff=403),
+    ),
+    Row(
+        "GET",
+        "/api/v1/bookings/{reference}/payments/",
+        login_required(owner=200, other=404, staff=200),
+    ),
+    Row(
+        "POST",
+        "/api/v1/payments/webhooks/sandbox/",
+        each(400),
+        body={},
+        spec_path="/api/v1/payments/webhooks/{provider}/",
+        json_errors=False,
     ),
     Row(
         "POST",
@@ -214,8 +239,10 @@ def test_authorization(row, role, people, world):
             == {
                 400: "validation_error",
                 401: "not_authenticated",
+                402: "payment_required",
                 403: "permission_denied",
                 404: "not_found",
+                409: "invalid_state",
             }[expected]
         )
     if expected == 401:

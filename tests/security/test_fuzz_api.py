@@ -145,8 +145,10 @@ def test_real_answers_match_the_document(transactional_db):
     call("POST /api/v1/bookings/{reference}/extend/", 200, path_parameters=reference)
     limit = call("POST /api/v1/bookings/{reference}/extend/", 409, path_parameters=reference)
     assert limit["code"] == "extension_limit"
+    call("POST /api/v1/bookings/{reference}/payments/", 201, path_parameters=reference)
+    call("GET /api/v1/bookings/{reference}/payments/", 200, path_parameters=reference)
     confirm = {"payment_reference": "pay-1"}
-    call("POST /api/v1/bookings/{reference}/confirm/", 200, path_parameters=reference, body=confirm)
+    call("POST /api/v1/bookings/{reference}/confirm/", 402, path_parameters=reference, body=confirm)
     call("POST /api/v1/bookings/{reference}/cancel/", 200, path_parameters=reference)
     call("GET /healthz", 200)
     call("GET /readyz", 200)

@@ -1,0 +1,88 @@
+"""Thin views over the payment services (docs/api.md, Payments; Bookings: confirm)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings import selectors
+from bookings.api.serializers import BookingSerializer
+from bookings.exceptions import PaymentRequired
+from config.api.schema import error
+from payments import services
+from payments.api.serializers import (
+    ConfirmSerializer,
+    PaymentSerializer,
+    WebhookReceivedSerializer,
+)
+
+
+def _booking(request, reference):
+    booking = selectors.booking_for(request.user, reference)
+    if booking is None:
+        raise exceptions.NotFound("No booking with this reference.")
+    return booking
+
+
+class BookingPaymentsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: PaymentSerializer(many=True)})
+    def get(self, request, reference):
+        payments = _booking(request, reference).payments.select_related("booking")
+        return Response(PaymentSerializer(payments, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: PaymentSerializer, 201: PaymentSerializer, 409: error(409)},
+    )
+    def post(self, request, reference):
+        """The owner's alone: staff get 403 on others' bookings."""
+        booking = _booking(request, reference)
+        if booking.customer_id != request.user.pk:
+            raise exceptions.PermissionDenied("Only the customer who made the booking may pay.")
+        result = services.start_payment(booking=booking, actor=request.user)
+        return Response(
+            PaymentSerializer(result.payment, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class ConfirmView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=ConfirmSerializer,
+        responses={200: BookingSerializer, 402: error(402), 409: error(409)},
+    )
+    def post(self, request, reference):
+        """Staff record a payment taken outside the service; a customer pays
+        through the booking's payments instead (402)."""
+        booking = _booking(request, reference)
+        if not request.user.is_staff:
+            raise PaymentRequired()
+        serializer = ConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirmed = services.confirm_offline(
+            booking=booking,
+            payment_reference=serializer.validated_data["payment_reference"],
+            actor=request.user,
+        )
+        return Response(BookingSerializer(confirmed).data)
+
+
+class ProviderWebhookView(APIView):
+    """No token, no CSRF, no throttle: the signature is the authentication."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        request=None,
+        responses={200: WebhookReceivedSerializer, 400: error(400)},
+    )
+    def post(self, request, provider):
+        services.handle_webhook(provider_name=provider, body=request.body, headers=request.headers)
+        return Response({"received": True})

@@ -1,0 +1,303 @@
+"""Every write to payments: start one, act on a provider's webhook, confirm
+with an offline payment, refund. Claim, pay, confirm: the hold is the claim,
+and only the provider's signed word (or staff's offline reference) turns it
+into a confirmed booking.
+
+Locks follow the global order: the booking's row first (the transition's
+lock), then its payments. No provider call ever runs inside a transaction."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bookings.exceptions import (
+    HoldExpired,
+    InsufficientInventory,
+    InvalidState,
+    PaymentReferenceMismatch,
+)
+from bookings.models import Booking, BookingStatusChange
+from bookings.services import confirm_booking
+from bookings.services.confirm import confirm_ended_hold
+from bookings.services.expire import expire_if_overdue
+from bookings.services.transition import actor_kind, lock_booking, require_held
+from config.exceptions import ServiceUnavailable, ValidationFailed
+from events.models import Event, EventType
+from events.services import record_events
+from payments.exceptions import PaymentAttemptsExhausted
+from payments.models import Payment, PaymentStatus, ProcessedWebhook, Refund, RefundStatus
+from payments.providers import FAILED, REFUND_SUCCEEDED, SUCCEEDED, Outcome, provider
+
+PENDING, SUCCEEDED_STATUS = PaymentStatus.PENDING, PaymentStatus.SUCCEEDED
+OFFLINE = "offline"
+# A payment that took money (and may give some back).
+PAID = (SUCCEEDED_STATUS, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+@dataclass(frozen=True)
+class StartResult:
+    payment: Payment
+    created: bool  # False: the booking's pending payment, answered again
+
+
+def start_payment(*, booking: Booking, actor) -> StartResult:
+    """A new pending payment of the whole booking with the configured
+    provider, or the pending one if there is one. The hold is kept at least
+    PAYMENT_WINDOW_SECONDS, so a customer who is paying does not lose it."""
+    adapter = provider()
+    result = _claim_payment(booking, actor, adapter.name)
+    if not result.created:
+        return result
+    payment = result.payment
+    try:
+        started = adapter.start(payment)
+    except Exception as exc:  # the provider's own errors: no payment began
+        Payment.objects.filter(pk=payment.pk, status=PENDING).update(
+            status=PaymentStatus.FAILED,
+            failure_reason=f"provider unavailable: {exc.__class__.__name__}",
+            updated_at=timezone.now(),
+        )
+        raise ServiceUnavailable("The payment provider did not answer; try again.") from exc
+    payment.provider_id = started.provider_id
+    payment.checkout_url = started.checkout_url
+    payment.client_secret = started.client_secret
+    payment.save(update_fields=["provider_id", "checkout_url", "client_secret"])
+    return result
+
+
+def _claim_payment(booking: Booking, actor, provider_name: str) -> StartResult:
+    """The payment's row, under the booking's lock: one pending at a time,
+    at most MAX_PAYMENT_ATTEMPTS, on a hold that has not expired."""
+    with transaction.atomic():
+        booking = lock_booking(booking)
+        now = timezone.now()
+        overdue = expire_if_overdue(booking, now)
+        if not overdue:
+            require_held(booking, "paid")
+            pending = booking.payments.filter(status=PENDING).first()
+            if pending is not None:
+                return StartResult(pending, created=False)
+            limit = settings.MAX_PAYMENT_ATTEMPTS
+            if booking.payments.exclude(provider=OFFLINE).count() >= limit:
+                raise PaymentAttemptsExhausted(limit)
+            payment = Payment.objects.create(
+                booking=booking,
+                provider=provider_name,
+                amount=booking.total_price,
+                currency=booking.currency,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            _keep_hold_while_paying(booking, actor, now)
+            return StartResult(payment, created=True)
+    raise HoldExpired()
+
+
+def _keep_hold_while_paying(booking: Booking, actor, now) -> None:
+    until = now + timedelta(seconds=settings.PAYMENT_WINDOW_SECONDS)
+    if booking.expires_at >= until:
+        return
+    booking.expires_at = until
+    booking.save(update_fields=["expires_at"])
+    BookingStatusChange.objects.create(
+        booking=booking,
+        from_status=booking.status,
+        to_status=booking.status,
+        actor=actor,
+        actor_kind=actor_kind(actor, booking),
+        at=now,
+        note=f"payment started; held until {until.isoformat()}",
+    )
+
+
+def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
+    """Act on a provider's webhook once: verified before anything is read,
+    checked against the payment, and recorded by id in the transaction of
+    its effect, so a repeat (sequential or racing) changes nothing."""
+    adapter = provider(provider_name)
+    outcome = adapter.parse_webhook(body, headers)
+    if not outcome.kind:
+        return  # a type we do not act on: received, so the provider stops sending it
+    ours = Payment.objects.filter(provider=adapter.name)
+    payment = (
+        ours.filter(pk=outcome.payment_id).first()
+        if outcome.payment_id
+        else ours.filter(provider_id=outcome.provider_id).exclude(provider_id="").first()
+    )
+    if payment is None:
+        raise _invalid("data.payment_id", "No payment with this id.")
+    if outcome.kind in (SUCCEEDED, FAILED):
+        _check_amount(payment, outcome)
+    refunds: list[Refund] = []
+    with transaction.atomic():
+        booking = lock_booking(payment.booking)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if ProcessedWebhook.objects.filter(
+            provider=adapter.name, webhook_id=outcome.webhook_id
+        ).exists():
+            return
+        try:
+            with transaction.atomic():
+                ProcessedWebhook.objects.create(
+                    provider=adapter.name,
+                    webhook_id=outcome.webhook_id,
+                    type=outcome.kind or "ignored",
+                    payment=payment,
+                )
+        except IntegrityError:  # processed meanwhile: the unique pair is the last word
+            return
+        now = timezone.now()
+        if outcome.kind == SUCCEEDED:
+            refunds = _payment_succeeded(payment, booking, now)
+        elif outcome.kind == FAILED:
+            _payment_failed(payment, booking, outcome.failure_reason, now)
+        elif outcome.kind == REFUND_SUCCEEDED:
+            payment.refunds.filter(status=RefundStatus.PENDING).update(
+                status=RefundStatus.SUCCEEDED, settled_at=now
+            )
+        transaction.on_commit(lambda: issue_refunds_later(refunds))
+
+
+def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
+    """The first outcome is the payment's last: a success after a failure
+    (or a second success) changes nothing. A hold that ended meanwhile
+    (expired, released) is held again and confirmed if its units are still
+    on sale; a booking that cannot be confirmed by it (units gone, or staff
+    confirmed it with another reference) gets its money back in full."""
+    if payment.status != PENDING:
+        return []
+    _set_status(payment, SUCCEEDED_STATUS, now)
+    _payment_event(EventType.PAYMENT_SUCCEEDED, payment, booking, now)
+    try:
+        confirm_booking(booking=booking, payment_reference=payment.id, actor=None)
+        return []
+    except (HoldExpired, InvalidState, PaymentReferenceMismatch):
+        pass
+    try:
+        confirm_ended_hold(booking=booking, payment_reference=payment.id)
+        return []
+    except (InvalidState, InsufficientInventory):
+        return [refund(payment=payment, amount=payment.amount, key=f"late:{payment.id}", now=now)]
+
+
+def _payment_failed(payment: Payment, booking: Booking, reason: str, now) -> None:
+    if payment.status != PENDING:
+        return
+    payment.failure_reason = reason or "declined"
+    _set_status(payment, PaymentStatus.FAILED, now)
+    _payment_event(EventType.PAYMENT_FAILED, payment, booking, now)
+
+
+def confirm_offline(*, booking: Booking, payment_reference: str, actor) -> Booking:
+    """Staff confirm a hold paid outside the service (desk, bank transfer),
+    recorded as an `offline` payment by them. Again with the same reference:
+    nothing changes."""
+    expired = False
+    with transaction.atomic():
+        try:
+            booking = confirm_booking(
+                booking=booking, payment_reference=payment_reference, actor=actor
+            )
+        except HoldExpired:
+            expired = True  # the expiry the confirm found commits; the answer is 409
+        else:
+            Payment.objects.get_or_create(
+                booking=booking,
+                provider=OFFLINE,
+                provider_id=payment_reference,
+                defaults={
+                    "status": SUCCEEDED_STATUS,
+                    "amount": booking.total_price,
+                    "currency": booking.currency,
+                    "created_by": actor,
+                },
+            )
+    if expired:
+        raise HoldExpired()
+    return booking
+
+
+def refund(*, payment: Payment, amount: Decimal, key: str, now=None) -> Refund | None:
+    """Record a refund of `amount` on a locked payment, once per `key`, never
+    above what is left of it; the provider is asked after the commit
+    (`issue_refunds_later`). None when `key` was refunded already or there is
+    nothing to refund."""
+    now = now or timezone.now()
+    amount = min(amount, payment.amount - payment.refunded_amount)
+    if amount <= 0 or Refund.objects.filter(key=key).exists():
+        return None
+    offline = payment.provider == OFFLINE
+    made = Refund.objects.create(
+        payment=payment,
+        key=key,
+        amount=amount,
+        status=RefundStatus.SUCCEEDED if offline else RefundStatus.PENDING,
+        settled_at=now if offline else None,
+        created_at=now,
+    )
+    payment.refunded_amount += amount
+    full = payment.refunded_amount == payment.amount
+    _set_status(payment, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED, now)
+    _payment_event(EventType.PAYMENT_REFUNDED, payment, payment.booking, now, refund=made)
+    return None if offline else made
+
+
+def issue_refunds_later(refunds: list[Refund | None]) -> None:
+    from payments.tasks import issue_refund
+
+    for made in refunds:
+        if made is not None:
+            issue_refund.delay(made.pk)
+
+
+def issue_refund(refund_id: int) -> str:
+    """Ask the provider for a pending refund (its id is the idempotency key,
+    so a retry never refunds twice). Raises on the provider's errors, for
+    the task to retry."""
+    made = Refund.objects.select_related("payment").get(pk=refund_id)
+    if made.status != RefundStatus.PENDING:
+        return made.status
+    adapter = provider(made.payment.provider)
+    Refund.objects.filter(pk=made.pk).update(attempts=made.attempts + 1)
+    provider_id = adapter.refund(made)
+    settled = adapter.name == "sandbox"
+    Refund.objects.filter(pk=made.pk, status=RefundStatus.PENDING).update(
+        provider_id=provider_id,
+        status=RefundStatus.SUCCEEDED if settled else RefundStatus.PENDING,
+        settled_at=timezone.now() if settled else None,
+    )
+    return "issued"
+
+
+def _set_status(payment: Payment, status: str, now) -> None:
+    payment.status = status
+    payment.updated_at = now
+    payment.save(update_fields=["status", "failure_reason", "refunded_amount", "updated_at"])
+
+
+def _payment_event(kind: str, payment: Payment, booking: Booking, now, refund=None) -> None:
+    from bookings.api.serializers import BookingSerializer
+    from payments.api.serializers import PaymentSerializer
+
+    booking.refresh_from_db()
+    data = {
+        "booking": BookingSerializer(booking).data,
+        "payment": PaymentSerializer(payment).data,
+    }
+    if refund is not None:
+        data["refund"] = {"amount": f"{refund.amount:.2f}", "currency": payment.currency}
+    record_events([Event(type=kind, created_at=now, data=data)])
+
+
+def _check_amount(payment: Payment, outcome: Outcome) -> None:
+    if outcome.amount != payment.amount or outcome.currency.upper() != payment.currency:
+        raise _invalid("data.amount", "The amount or currency differs from the payment's.")
+
+
+def _invalid(field: str, detail: str) -> ValidationFailed:
+    return ValidationFailed([{"field": field, "code": "invalid", "detail": detail}])
