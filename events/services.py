@@ -1,9 +1,8 @@
 """Writing events into the outbox, and relaying them once committed."""
 
-import time
 from collections.abc import Callable
 
-from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -37,33 +36,22 @@ def relay_after_commit() -> None:
     """Have the relay run once the current transaction commits; never for one
     that rolls back. `robust`: a broker that cannot be reached after the
     commit costs only the wait for the catch-up, never the request."""
-    transaction.on_commit(_relay.soon, robust=True)
+    transaction.on_commit(enqueue_relay, robust=True)
 
 
-class _Coalescer:
-    """One relay for every commit of a short window, per process: the first
-    commit of a window enqueues the relay, later commits of the window enqueue
-    nothing, and the relay (events.tasks.relay_events) looks again a window
-    after each batch it found, so it sees what they committed. Enqueuing a
-    Celery message per hold and cancel cost a tenth of their CPU (profiled).
-    No countdown: a worker that holds delayed messages unacknowledged when the
-    broker goes away dies restoring them (kombu's Redis transport)."""
+# Set while a relay is queued and has not started yet (events.tasks.relay_events
+# clears it as it starts); expires in case its message is lost.
+RELAY_QUEUED = "events:relay-queued"
 
-    def __init__(self):
-        self.window_ends = 0.0
 
-    def soon(self) -> None:
-        from events.tasks import relay_events
+def enqueue_relay() -> None:
+    """Enqueue the relay, unless one is queued and has not started: that one
+    will see this commit. One Redis SET NX instead of a Celery message per
+    hold and cancel (the message cost a tenth of their CPU, profiled)."""
+    from events.tasks import relay_events
 
-        now = time.monotonic()
-        if now < self.window_ends:
-            return
-        window = settings.EVENT_RELAY_WINDOW_SECONDS
-        self.window_ends = now + window
+    if cache.add(RELAY_QUEUED, True, timeout=60):
         relay_events.delay()
-
-
-_relay = _Coalescer()
 
 
 # Numbers the oldest unrelayed events in id order after the feed's last

@@ -4,10 +4,8 @@ every minute as a catch-up); deliveries and emails run on their own queues
 (`webhooks`, `emails`: CELERY_TASK_ROUTES), consumed by their own worker, so
 a slow receiver never holds up the sweep."""
 
-import time
-
 from celery import shared_task
-from django.conf import settings
+from django.core.cache import cache
 
 from events import deliveries, emails, queueing, services
 
@@ -16,15 +14,15 @@ BATCH = 1000
 
 @shared_task(ignore_result=True)
 def relay_events() -> int:
-    """Relay batches until one finds nothing. After a short batch it looks
-    again once the enqueue window has passed: commits of that window enqueued
-    no relay of their own (events.services._Coalescer)."""
+    """Relay batches until one comes back short. It first says it has started
+    (events.services.RELAY_QUEUED), so a commit from now on enqueues another."""
+    cache.delete(services.RELAY_QUEUED)
     total = 0
-    while relayed := services.relay_pending(limit=BATCH):
+    while True:
+        relayed = services.relay_pending(limit=BATCH)
         total += relayed
         if relayed < BATCH:
-            time.sleep(settings.EVENT_RELAY_WINDOW_SECONDS)
-    return total
+            return total
 
 
 # The hard limit backs up the POST's own timeout (a receiver that trickles

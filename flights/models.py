@@ -90,14 +90,15 @@ class FlightInventory(models.Model):
     available_seats = models.PositiveIntegerField()
     held_seats = models.PositiveIntegerField(default=0)
     booked_seats = models.PositiveIntegerField(default=0)
-    # Seats staff took off sale (a cabin with a seat map only).
-    blocked_seats = models.PositiveIntegerField(default=0)
+    # Seats staff took off sale (a cabin with a seat map only). The database's
+    # own defaults too, so bulk inserts that predate seat maps still add up.
+    blocked_seats = models.PositiveIntegerField(default=0, db_default=0)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3, default="EUR")
     # The seat map's layout, e.g. "ABC DEF" (a space is an aisle); empty for a
     # cabin sold by count only. Read from the locked cabin row, it tells a hold
     # whether to touch Seat rows at all, so a cabin without a map costs nothing more.
-    seat_columns = models.CharField(max_length=60, blank=True, default="")
+    seat_columns = models.CharField(max_length=60, blank=True, default="", db_default="")
     first_row = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:

@@ -156,9 +156,6 @@ CACHES["throttle"] = {
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- Celery ---------------------------------------------------------------------
-# Every commit that writes events has the relay run within this many
-# seconds; one relay serves every commit of the window (events/services.py).
-EVENT_RELAY_WINDOW_SECONDS = env.float("EVENT_RELAY_WINDOW_SECONDS", default=0.2)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_redis_db(REDIS_URL, 1))
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
