@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('flights', '0003_seat_maps'),
+        ("flights", "0003_seat_maps"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='flightinventory',
-            name='blocked_seats',
+            model_name="flightinventory",
+            name="blocked_seats",
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AlterField(
-            model_name='flightinventory',
-            name='seat_columns',
-            field=models.CharField(blank=True, db_default='', default='', max_length=60),
+            model_name="flightinventory",
+            name="seat_columns",
+            field=models.CharField(blank=True, db_default="", default="", max_length=60),
         ),
     ]
