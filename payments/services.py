@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from bookings.exceptions import (
@@ -263,7 +264,7 @@ def issue_refund(refund_id: int) -> str:
     if made.status != RefundStatus.PENDING:
         return made.status
     adapter = provider(made.payment.provider)
-    Refund.objects.filter(pk=made.pk).update(attempts=made.attempts + 1)
+    Refund.objects.filter(pk=made.pk).update(attempts=F("attempts") + 1)
     provider_id = adapter.refund(made)
     settled = adapter.name == "sandbox"
     Refund.objects.filter(pk=made.pk, status=RefundStatus.PENDING).update(
