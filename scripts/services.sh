@@ -165,7 +165,8 @@ replica_clone() {
     is_root && chown postgres "$dir"
     chmod 700 "$dir"
     pg_as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -D "$dir" \
-        --write-recovery-conf --wal-method=stream --checkpoint=fast
+        --write-recovery-conf --wal-method=stream --checkpoint=fast 2>&1 \
+        | { grep -v "skipping special file" || true; } >&2
     cat >>"$dir/postgresql.conf" <<EOF
 port = $REPLICA_PORT
 unix_socket_directories = '$dir'
