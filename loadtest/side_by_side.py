@@ -160,7 +160,7 @@ class Run:
         return self.bad > 0 or self.socket_errors > 0
 
     def line(self) -> str:
-        counts = {k: v for k, v in self.extra.get("counts", {}).items() if v}
+        counts = {k: v for k, v in self.extra.get("counts", {}).items() if v and k != "seat_next"}
         text = (
             f"{self.app:>7}: {self.holds_per_s:7.1f} holds/s, {self.cancels} cancels, "
             f"{self.bad} bad, {self.socket_errors} socket errors, "
@@ -436,6 +436,7 @@ class Project:
             self.seat_map = None
             (inventory,) = stack.seed_batch([("inventory", {"cabins": [CABIN_SEATS]})])
             self.flight_id = inventory["cabins"][0]["flight_id"]
+        self.seat_start = 0
         self.payments: list[dict] = []
         if variant.webhooks:
             seconds = options.warmup + options.rounds * options.duration
@@ -476,8 +477,13 @@ class Project:
             seconds,
             self.options.connections,
             script=self.variant.script,
-            env={"STEPS": self.variant.steps, "SEATS": self.variant.seats},
+            env={
+                "STEPS": self.variant.steps,
+                "SEATS": self.variant.seats,
+                "SEAT_START": str(self.seat_start),
+            },
         )
+        self.seat_start = run.extra["counts"].get("seat_next", self.seat_start)
         ended = events_out.now()
         with open(log, errors="replace") as lines:
             lines.seek(offset)

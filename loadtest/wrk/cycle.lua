@@ -107,9 +107,13 @@ end
 
 function done(summary, latency, requests)
   local t = {holds = 0, cancels = 0, bad = 0, payments = 0, webhooks = 0, taken = 0}
+  local seat_next = 0
   for _, thread in ipairs(threads) do
     for k, _ in pairs(t) do t[k] = t[k] + thread:get(k) end
+    seat_next = math.max(seat_next, thread:get("seat_n") or 0)
   end
-  io.write(string.format("holds=%d cancels=%d bad=%d payments=%d webhooks=%d taken=%d\n",
-    t.holds, t.cancels, t.bad, t.payments, t.webhooks, t.taken))
+  -- seat_next: where the next run starts choosing (SEAT_START), past every
+  -- seat this one chose, so it does not run into the holds this one left.
+  io.write(string.format("holds=%d cancels=%d bad=%d payments=%d webhooks=%d taken=%d seat_next=%d\n",
+    t.holds, t.cancels, t.bad, t.payments, t.webhooks, t.taken, seat_next))
 end
