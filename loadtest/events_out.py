@@ -92,6 +92,21 @@ class EventsOut:
                 what=f"the Celery {name} worker",
             )
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the receiver, each worker (its pool
+        included) and PostgreSQL: what a delivery costs, however busy the
+        machine is."""
+        from loadtest.bench import _children_of, tree_cpu_seconds
+
+        tree = _children_of()
+        names = ["receiver", *WORKERS][: len(self.processes)]
+        used = {
+            name: tree_cpu_seconds(p.pid, tree)
+            for name, p in zip(names, self.processes, strict=False)
+        }
+        used["postgresql"] = tree_cpu_seconds(self.stack.postgres_pid(), tree)
+        return used
+
     def _spawn(self, command: list[str], name: str) -> subprocess.Popen:
         with open(self.stack.log(f"{name}.log"), "ab") as log:
             return subprocess.Popen(
@@ -160,6 +175,7 @@ def catch_up(stack: Stack, events: int, timeout: float) -> dict:
         stack.seed("pending_events", count=events, timeout=600)
         seeded = time.monotonic() - mark
         print(f"    {events} pending events inserted in {seeded:.1f}s; relaying ...", flush=True)
+        cpu_before = out.cpu_seconds()
         started = time.monotonic()
         stack.send_task("events.tasks.relay_events")
         relayed_s = delivered_s = None
@@ -181,6 +197,7 @@ def catch_up(stack: Stack, events: int, timeout: float) -> dict:
             url, "SELECT count(*) FROM events_webhookdelivery WHERE status = 'delivered'"
         )
         received = out.received()
+        cpu = {part: round(used - cpu_before[part], 1) for part, used in out.cpu_seconds().items()}
     return {
         "events": events,
         "seed_seconds": round(seeded, 1),
@@ -191,6 +208,10 @@ def catch_up(stack: Stack, events: int, timeout: float) -> dict:
         "received": received,
         "relayed_per_s": round(events / relayed_s, 1) if relayed_s else None,
         "delivered_per_s": round(delivered / delivered_s, 1) if delivered_s else None,
+        "cpu_seconds": cpu,
+        "cpu_ms_per_event": {
+            part: round(seconds * 1000 / max(events, 1), 2) for part, seconds in cpu.items()
+        },
     }
 
 
@@ -227,6 +248,7 @@ def main(options, workdir) -> int:
         f"({result['relayed_per_s']}/s), delivered in {result['delivered_s']}s "
         f"({result['delivered_per_s']}/s; {result['delivered']} of {result['deliveries']} "
         f"deliveries, {result['received']} POSTs received); target < {TARGET_SECONDS}s; "
+        f"CPU ms per event {result['cpu_ms_per_event']}; "
         f"written to {path}"
     )
     if not all(report["checks"].values()):
