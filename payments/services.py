@@ -12,16 +12,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from bookings.exceptions import (
+    BookingNotFound,
     HoldExpired,
     InsufficientInventory,
     InvalidState,
+    NotPermitted,
     PaymentReferenceMismatch,
 )
 from bookings.models import Booking, BookingStatusChange
+from bookings.selectors import ITEMS
 from bookings.services import confirm_booking
 from bookings.services.confirm import confirm_ended_hold
 from bookings.services.expire import expire_if_overdue
@@ -50,7 +53,32 @@ def start_payment(*, booking: Booking, actor) -> StartResult:
     provider, or the pending one if there is one. The hold is kept at least
     PAYMENT_WINDOW_SECONDS, so a customer who is paying does not lose it."""
     adapter = provider()
-    result = _claim_payment(booking, actor, adapter.name)
+    with transaction.atomic():
+        result = _claim_payment(lock_booking(booking), actor, adapter.name)
+    return _started(result, adapter)
+
+
+def start_payment_named(*, bookings: QuerySet[Booking], actor) -> StartResult:
+    """`start_payment` for the booking its owner names by reference
+    (`bookings`, as `selectors.booking_named` gives it): found, locked and
+    read in one query. Only the customer who made the booking may pay."""
+    adapter = provider()
+    with transaction.atomic():
+        booking = lock_one_of(bookings)
+        if booking is None:
+            raise BookingNotFound()
+        if booking.customer_id != actor.pk:
+            raise NotPermitted("Only the customer who made the booking may pay.")
+        result = _claim_payment(booking, actor, adapter.name)
+    return _started(result, adapter)
+
+
+def _started(result: StartResult | None, adapter) -> StartResult:
+    """Ask the provider for a payment claimed in a committed transaction
+    (never under the booking's lock). None: the hold was found overdue and
+    its expiry committed."""
+    if result is None:
+        raise HoldExpired()
     if not result.created:
         return result
     payment = result.payment
@@ -70,33 +98,32 @@ def start_payment(*, booking: Booking, actor) -> StartResult:
     return result
 
 
-def _claim_payment(booking: Booking, actor, provider_name: str) -> StartResult:
-    """The payment's row, under the booking's lock: one pending at a time,
-    at most MAX_PAYMENT_ATTEMPTS, on a hold that has not expired."""
-    with transaction.atomic():
-        booking = lock_booking(booking)
-        now = timezone.now()
-        overdue = expire_if_overdue(booking, now)
-        if not overdue:
-            require_held(booking, "paid")
-            pending = booking.payments.filter(status=PENDING).first()
-            if pending is not None:
-                return StartResult(pending, created=False)
-            limit = settings.MAX_PAYMENT_ATTEMPTS
-            if booking.payments.exclude(provider=OFFLINE).count() >= limit:
-                raise PaymentAttemptsExhausted(limit)
-            payment = Payment.objects.create(
-                booking=booking,
-                provider=provider_name,
-                amount=booking.total_price,
-                currency=booking.currency,
-                created_by=actor,
-                created_at=now,
-                updated_at=now,
-            )
-            _keep_hold_while_paying(booking, actor, now)
-            return StartResult(payment, created=True)
-    raise HoldExpired()
+def _claim_payment(booking: Booking, actor, provider_name: str) -> StartResult | None:
+    """The payment's row, under the booking's lock (the caller's transaction):
+    one pending at a time, at most MAX_PAYMENT_ATTEMPTS, on a hold that has
+    not expired (None when it was overdue: it is expired now)."""
+    now = timezone.now()
+    if expire_if_overdue(booking, now):
+        return None
+    require_held(booking, "paid")
+    attempts = list(booking.payments.exclude(provider=OFFLINE))  # a handful at most
+    pending = next((p for p in attempts if p.status == PENDING), None)
+    if pending is not None:
+        return StartResult(pending, created=False)
+    limit = settings.MAX_PAYMENT_ATTEMPTS
+    if len(attempts) >= limit:
+        raise PaymentAttemptsExhausted(limit)
+    payment = Payment.objects.create(
+        booking=booking,
+        provider=provider_name,
+        amount=booking.total_price,
+        currency=booking.currency,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _keep_hold_while_paying(booking, actor, now)
+    return StartResult(payment, created=True)
 
 
 def _keep_hold_while_paying(booking: Booking, actor, now) -> None:
@@ -138,7 +165,9 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
     with transaction.atomic():
         # Locked and read with its items once: the events and the unit moves
         # that follow all read them.
-        booking = lock_one_of(Booking.objects.filter(pk=payment.booking_id))
+        booking = lock_one_of(
+            Booking.objects.filter(pk=payment.booking_id).prefetch_related(*ITEMS)
+        )
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         payment.booking = booking  # as locked and read above, not read once more
         if ProcessedWebhook.objects.filter(

@@ -19,6 +19,7 @@ from bookings.exceptions import (
     RefundAboveTotal,
 )
 from bookings.models import CANCEL_PERMISSION, Booking, BookingStatus, FlightItem, HotelItem
+from bookings.selectors import ITEMS
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import change_status, lock_booking, lock_one_of
 
@@ -54,7 +55,7 @@ def cancel_booking_named(
     locked and read in one query. The owner may cancel, and staff who may
     cancel for customers; only they may set the refund."""
     with transaction.atomic():
-        booking = lock_one_of(bookings)
+        booking = lock_one_of(bookings.prefetch_related(*ITEMS))
         if booking is None:
             raise BookingNotFound()
         if not may_cancel(actor, booking):

@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from bookings import metrics
 from bookings.exceptions import HoldExpired, InvalidState
 from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
-from bookings.selectors import ITEMS
 from bookings.services import inventory, seats, statements
 from events.models import Event
 from events.services import relay_after_commit
@@ -57,11 +56,12 @@ def lock_booking(booking: Booking) -> Booking:
 
 
 def lock_one_of(bookings: QuerySet[Booking]) -> Booking | None:
-    """The booking `bookings` names (a query for at most one), locked and read
-    with its items in the same transaction: a transition asked for by
-    reference finds, locks and reads its booking at once, instead of reading
-    it, then locking and reading it again."""
-    return bookings.select_for_update(of=("self",)).prefetch_related(*ITEMS).first()
+    """The booking `bookings` names (a query for at most one row), locked and
+    read, with whatever the query prefetches (`selectors.ITEMS` for a
+    transition that moves units), in the caller's transaction: a change asked
+    for by reference finds, locks and reads its booking at once, instead of
+    reading it, then locking and reading it again."""
+    return bookings.select_for_update(of=("self",)).first()
 
 
 def change_status(

@@ -30,7 +30,10 @@ class BookingPaymentsView(APIView):
 
     @extend_schema(responses={200: PaymentSerializer(many=True)})
     def get(self, request, reference):
-        payments = _booking(request, reference).payments.select_related("booking")
+        booking = selectors.booking_named(request.user, reference).first()  # its items unneeded
+        if booking is None:
+            raise exceptions.NotFound("No booking with this reference.")
+        payments = booking.payments.select_related("booking")
         return Response(PaymentSerializer(payments, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -39,10 +42,9 @@ class BookingPaymentsView(APIView):
     )
     def post(self, request, reference):
         """The owner's alone: staff get 403 on others' bookings."""
-        booking = _booking(request, reference)
-        if booking.customer_id != request.user.pk:
-            raise exceptions.PermissionDenied("Only the customer who made the booking may pay.")
-        result = services.start_payment(booking=booking, actor=request.user)
+        result = services.start_payment_named(
+            bookings=selectors.booking_named(request.user, reference), actor=request.user
+        )
         return Response(
             PaymentSerializer(result.payment, context={"request": request}).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
