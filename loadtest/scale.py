@@ -94,7 +94,7 @@ def cold_cache(stack: Stack) -> None:
 def collect_static(stack: Stack) -> None:
     """The admin's pages need the static files' manifest of the production
     settings, as a deployment builds it; before gunicorn starts, which reads
-    it once."""
+    it once. The first stack's serves the others (same checkout)."""
     stack.manage("collectstatic", "--noinput", timeout=600)
 
 
@@ -255,7 +255,7 @@ def measure(stack: Stack, loaded: dict, samples: int) -> dict:
     }
 
 
-def run_size(fraction: float, options, template: Path) -> dict:
+def run_size(fraction: float, options, template: Path, *, collect: bool) -> dict:
     print(f"\n=== scale {fraction:g}: load average {load_average()}", flush=True)
     with Stack(
         name=f"bench-scale-{fraction:g}",
@@ -263,7 +263,7 @@ def run_size(fraction: float, options, template: Path) -> dict:
         settings={**STACK_SETTINGS, **dict(options.settings)},
         template=template,
         keep_logs_in=RESULTS / "logs",
-        setup=collect_static,
+        setup=collect_static if collect else None,
     ) as stack:
         loaded = load(stack, fraction)
         print(f"    loaded {loaded['counts']} in {loaded['load_seconds']} s", flush=True)
@@ -306,7 +306,7 @@ def draw(sizes: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(8, 5), dpi=110)
+    figure, axes = pyplot.subplots(figsize=(9, 5), dpi=110)
     x = [s["counts"]["bookings"] for s in sizes]
     for op in sizes[0]["ops"]:
         axes.plot(x, [s["ops"][op]["p95_ms"] for s in sizes], marker="o", label=op)
@@ -316,7 +316,7 @@ def draw(sizes: list[dict], path: Path) -> None:
     axes.set_ylabel("p95 latency, ms")
     axes.set_title("Cost against data size (make bench WORKLOAD=scale)")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
@@ -342,7 +342,10 @@ def main(options, workdir: Path) -> int:
     print(f"load average {load_average()}; making a migrated database ...", flush=True)
     template = Stack.make_template(workdir / "template")
     probe = cpu_probe_ms()
-    sizes = [run_size(fraction, options, template) for fraction in fractions]
+    sizes = [
+        run_size(fraction, options, template, collect=index == 0)
+        for index, fraction in enumerate(fractions)
+    ]
     report = {
         "workload": "scale",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
