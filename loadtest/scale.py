@@ -15,7 +15,8 @@ queueing:
   emptied before each one (`cold_cache`, the one hook to change if search
   answers come to be cached elsewhere); then one query repeated without
   emptying it, whose throughput against the cold one shows what a warm cache
-  buys (about 1x while nothing caches search answers);
+  buys (that query's pages are warm in PostgreSQL too: above 1x even with no
+  search cache);
 - a customer's booking list through the API (its token);
 - the admin's booking, cabin and room-night changelists, as a logged-in
   superuser over HTTP (the same gunicorn as the API);
