@@ -16,11 +16,13 @@ services-down:  ## stop the local PostgreSQL and Redis
 	scripts/services.sh down
 
 # The load benchmark (README, "Performance"): WORKLOAD=hot|spread|selloff|search|ceiling|all
-# (default all) or side-by-side (the project against ../shared/perf's floor, with wrk),
-# DURATION seconds per workload (per round for side-by-side), USERS concurrent customers,
+# (default all), scale (README, "Scale") or side-by-side (the project against
+# ../shared/perf's floor, with wrk), DURATION seconds per workload (per round for
+# side-by-side), USERS concurrent customers,
 # WEB_WORKERS gunicorn processes, WORKER_CLASS gthread|sync, THREADS per worker,
-# REDIS_LOCKS on|off, ROUNDS and WARMUP (seconds) for side-by-side; BENCH_ARGS passes
-# anything else to loadtest.bench.
+# REDIS_LOCKS on|off, ROUNDS and WARMUP (seconds) for side-by-side, SIZES for scale
+# (fractions of the full data, default 0.01,0.1,1); BENCH_ARGS passes anything else to
+# loadtest.bench.
 # VARIANT (side-by-side only): plain (default), payments (hold, pay, cancel), webhooks
 # (hold, cancel, a signed sandbox webhook), seats-auto, seats-chosen (a 5,000-row 3-3 seat
 # map), events (an endpoint, a receiver and the Celery workers; event-to-delivered p95).
@@ -35,7 +37,7 @@ bench:  ## load benchmark on a private production-like stack; results in bench-r
 		$(if $(THREADS),--threads $(THREADS)) $(if $(REDIS_LOCKS),--redis-locks $(REDIS_LOCKS)) \
 		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(WARMUP),--warmup $(WARMUP)) \
 		$(if $(VARIANT),--variant $(VARIANT)) $(if $(EVENTS),--events $(EVENTS)) \
-		$(BENCH_ARGS)
+		$(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)
 
 lint:
 	.venv/bin/ruff check .

@@ -1,6 +1,6 @@
 """`make bench`: the load benchmark (README, "Performance").
 
-    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side|outbox]
+    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side|outbox|scale]
         [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
@@ -18,7 +18,8 @@ bench-results/<workload>.json.
 `side-by-side` is another kind of run: the project against the floor
 (loadtest/side_by_side.py; `--variant` for payments, webhooks, seat maps and
 events out). `outbox` is the catch-up of a backlog of events
-(loadtest/events_out.py).
+(loadtest/events_out.py); `scale` the cost of reads against the data size
+(loadtest/scale.py, `--sizes 0.01,0.1,1`).
 
 The exit status is 1 when a correctness check fails (a 5xx or an unanswered
 request, a broken invariant, a selloff that did not sell exactly its seats or
@@ -43,7 +44,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest import events_out, side_by_side
+from loadtest import events_out, scale, side_by_side
 from loadtest.machine import cpu_probe_ms, load_average
 from tests.faults.checks import booking_counts, check_stack, count, row
 from tests.faults.stack import ROOT, SANDBOX_WEBHOOK_SECRET, VENV_BIN, Stack
@@ -52,6 +53,7 @@ RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
 SIDE_BY_SIDE = "side-by-side"  # not in `all`: it needs wrk and ../shared/perf
 OUTBOX = "outbox"  # not in `all`: the catch-up of a backlog of events (loadtest/events_out.py)
+SCALE = "scale"  # not in `all`: it loads millions of rows (loadtest/scale.py)
 
 DEFAULTS = {
     "duration": 30.0,
@@ -565,7 +567,10 @@ def parse(argv: list[str]):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "workload", nargs="?", default="all", choices=[*WORKLOADS, "all", SIDE_BY_SIDE, OUTBOX]
+        "workload",
+        nargs="?",
+        default="all",
+        choices=[*WORKLOADS, "all", SIDE_BY_SIDE, OUTBOX, SCALE],
     )
     parser.add_argument(
         "--duration",
@@ -634,6 +639,16 @@ def parse(argv: list[str]):
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="outbox only: seconds before giving up"
     )
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [float(size) for size in text.split(",")],
+        default=None,
+        help="scale only: fractions of the full data size (default 0.01,0.1,1)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=200, help="scale only: requests timed per operation"
+    )
+    parser.add_argument("--chart", type=Path, default=None, help="scale only: the PNG's path")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file: <workload><tag>.json")
     return parser.parse_args(argv)
@@ -655,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
             return side_by_side.main(options, workdir)
         if options.workload == OUTBOX:
             return events_out.main(options, workdir)
+        if options.workload == SCALE:
+            return scale.main(options, workdir)
         print(f"load average {load_average()}; making a migrated database ...", flush=True)
         template = Stack.make_template(workdir / "template")
         for workload in workloads:

@@ -159,6 +159,22 @@ def api_tokens(users: list) -> list[str]:
     return issue_tokens(users)
 
 
+def tokens(*, usernames: list[str]) -> list[str]:
+    """An API token for each of these existing users."""
+    from django.contrib.auth import get_user_model
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=usernames)}
+    return api_tokens([users[name] for name in usernames])
+
+
+def superuser(*, username: str, password: str) -> dict:
+    """A superuser who logs in to the admin with `password`."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser(username, f"{username}@example.com", password)
+    return {"id": user.pk, "username": username}
+
+
 def overdue_holds(
     *,
     count: int,
@@ -500,6 +516,8 @@ def periodic_task(*, task: str, every: int = 2, name: str = "loadtest sweep") ->
 COMMANDS = {
     "inventory": inventory,
     "customers": make_customers,
+    "tokens": tokens,
+    "superuser": superuser,
     "overdue_holds": overdue_holds,
     "periodic_task": periodic_task,
     "payable_holds": payable_holds,

@@ -1,0 +1,369 @@
+"""`make bench WORKLOAD=scale`: how the cost of reading grows with the data
+(README, "Scale").
+
+    python -m loadtest.bench scale [--sizes 0.01,0.1,1] [--samples 200]
+
+For each size (a fraction of `seed_scale`'s full size: a year of 1,000 routes
+and 2,000 hotels, a million past bookings, 100,000 overdue holds), a private
+production-like stack (the one `make bench` uses, gunicorn with the
+production settings) is loaded with `manage.py seed_scale`, then each
+operation is timed one request at a time, so the figures are latencies, not
+queueing:
+
+- flight search (origin, destination, date) and hotel search (city, 3 nights,
+  2 rooms) through the API, with a cold cache: the stack's Redis cache is
+  emptied before each one (`cold_cache`, the one hook to change if search
+  answers come to be cached elsewhere); then one query repeated without
+  emptying it, whose throughput against the cold one shows what a warm cache
+  buys (that query's pages are warm in PostgreSQL too: above 1x even with no
+  search cache);
+- a customer's booking list through the API (its token);
+- the admin's booking, cabin and room-night changelists, as a logged-in
+  superuser over HTTP (the same gunicorn as the API);
+- `reconcile_inventory`'s check, and one expiry sweep of the overdue holds,
+  timed inside a `manage.py shell` on the stack (no HTTP in front of them).
+
+It writes bench-results/scale.json (the table) and docs/scale.png (p95
+against the data size, log-log, one line per operation). Figures are
+reported, never enforced; the exit status is 1 only when an answer was not a
+200 or an invariant broke afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import redis
+import requests
+
+from loadtest.machine import cpu_probe_ms, load_average
+from tests.faults.checks import check_stack
+from tests.faults.stack import ROOT, Stack
+
+RESULTS = ROOT / "bench-results"
+CHART = ROOT / "docs" / "scale.png"
+DEFAULT_SIZES = (0.01, 0.1, 1.0)
+FULL_OVERDUE_HOLDS = 100_000
+STAFF = ("scale-staff", "scale-staff-password-1")
+ADMIN_PAGES = {
+    "admin_bookings": "/admin/bookings/booking/",
+    "admin_cabins": "/admin/flights/flightinventory/",
+    "admin_room_nights": "/admin/hotels/roomnight/",
+}
+STACK_SETTINGS = {"THROTTLING": "off", "LOG_LEVEL": "WARNING"}
+# What the issue asks at the full size (reported, not enforced).
+TARGETS_MS = {
+    "flight_search": 30,
+    "hotel_search": 50,
+    "admin_bookings": 1000,
+    "admin_cabins": 1000,
+    "admin_room_nights": 1000,
+    "expiry_sweep": 60_000,
+}
+
+
+def percentile_ms(values: list[float], p: float) -> float | None:
+    from loadtest.bench import percentile
+
+    return percentile(values, p)
+
+
+def summary_of(values: list[float]) -> dict:
+    return {
+        "count": len(values),
+        "p50_ms": percentile_ms(values, 50),
+        "p95_ms": percentile_ms(values, 95),
+        "max_ms": round(max(values) * 1000, 1) if values else None,
+        "mean_ms": round(sum(values) / len(values) * 1000, 2) if values else None,
+    }
+
+
+# --- the hooks ------------------------------------------------------------------------------
+
+
+def cold_cache(stack: Stack) -> None:
+    """Empty the stack's cache, so the next search is answered by PostgreSQL.
+    Flushing the whole cache database also drops any search-answer cache kept
+    in it, whatever its keys or versions."""
+    redis.Redis.from_url(stack.redis_url).flushdb()
+
+
+def collect_static(stack: Stack) -> None:
+    """The admin's pages need the static files' manifest of the production
+    settings, as a deployment builds it; before gunicorn starts, which reads
+    it once. The first stack's serves the others (same checkout)."""
+    stack.manage("collectstatic", "--noinput", timeout=600)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load(stack: Stack, fraction: float) -> dict:
+    holds = max(1, round(FULL_OVERDUE_HOLDS * fraction))
+    started = time.monotonic()
+    result = stack.manage(
+        "seed_scale",
+        "--fraction",
+        str(fraction),
+        "--overdue-holds",
+        str(holds),
+        "--json",
+        timeout=7200,
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded["load_seconds"] = round(time.monotonic() - started, 1)
+    (token,), _ = stack.seed_batch(
+        [
+            ("tokens", {"usernames": [loaded["customers"][0]]}),
+            ("superuser", {"username": STAFF[0], "password": STAFF[1]}),
+        ]
+    )
+    loaded["token"] = token
+    return loaded
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+
+class Timer:
+    """One request at a time against the stack; every answer must be a 200."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.http = requests.Session()
+        self.failures: list[str] = []
+
+    def get(self, path: str, *, before=None, **headers) -> float:
+        if before:
+            before()
+        started = time.perf_counter()
+        answer = self.http.get(self.stack.base_url + path, headers=headers, timeout=120)
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 200:
+            self.failures.append(f"{path}: {answer.status_code}")
+        return elapsed
+
+    def log_in(self) -> None:
+        url = self.stack.base_url + "/admin/login/"
+        self.http.get(url, timeout=30)
+        answer = self.http.post(
+            url,
+            data={
+                "username": STAFF[0],
+                "password": STAFF[1],
+                "csrfmiddlewaretoken": self.http.cookies["csrftoken"],
+                "next": "/admin/",
+            },
+            headers={"Referer": url},
+            timeout=30,
+        )
+        if "sessionid" not in self.http.cookies:
+            raise RuntimeError(f"the admin login failed: {answer.status_code}")
+
+
+def warm_up(timer: Timer, path: str, stack: Stack, **headers) -> None:
+    """A few untimed requests, so that each gunicorn worker's first request
+    (its imports, its connection) is not counted."""
+    for _ in range(2 * stack.web_workers):
+        timer.get(path, **headers)
+
+
+def search_paths(loaded: dict, samples: int, seed: int) -> tuple[list[str], list[str]]:
+    """Flight searches on the seeded routes and 3-night, 2-room hotel
+    searches in the seeded cities, over the whole year."""
+    chance = random.Random(seed)
+    first = date.fromisoformat(loaded["first_day"])
+    days = loaded["sizes"]["days"]
+    flights, hotels = [], []
+    for _ in range(samples):
+        origin, destination = chance.choice(loaded["routes"])
+        day = first + timedelta(days=chance.randrange(days))
+        flights.append(f"/api/v1/flights/?origin={origin}&destination={destination}&date={day}")
+        check_in = first + timedelta(days=chance.randrange(max(1, days - 3)))
+        city = chance.choice(loaded["cities"]).replace(" ", "%20")
+        hotels.append(
+            f"/api/v1/hotels/?city={city}&check_in={check_in}"
+            f"&check_out={check_in + timedelta(days=3)}&rooms=2"
+        )
+    return flights, hotels
+
+
+def time_in_shell(stack: Stack, code: str) -> dict:
+    """Run `code` (which prints one JSON line last) in `manage.py shell` on
+    the stack."""
+    result = stack.manage("shell", "-c", code, timeout=3600)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+RECONCILE = """
+import json, time
+from bookings.reconciliation import find_drift
+times = []
+for _ in range({repeat}):
+    started = time.perf_counter()
+    drift = find_drift()
+    times.append(time.perf_counter() - started)
+print(json.dumps({{"seconds": times, "drift": len(drift)}}))
+"""
+
+SWEEP = """
+import json, time
+from bookings.services import expire_overdue_holds
+started = time.perf_counter()
+expired = expire_overdue_holds()
+print(json.dumps({"seconds": [time.perf_counter() - started], "expired": expired}))
+"""
+
+
+def measure(stack: Stack, loaded: dict, samples: int) -> dict:
+    timer = Timer(stack)
+    ops: dict[str, list[float]] = {}
+    flights, hotels = search_paths(loaded, samples, seed=17)
+    flush = lambda: cold_cache(stack)  # noqa: E731
+    for name, paths in (("flight_search", flights), ("hotel_search", hotels)):
+        warm_up(timer, paths[0], stack)
+        ops[name] = [timer.get(path, before=flush) for path in paths]
+    warm = {}
+    for name, paths in (("flight_search", flights), ("hotel_search", hotels)):
+        repeated = [timer.get(paths[0]) for _ in range(samples)]
+        warm[name] = {
+            "cold_per_s": round(len(ops[name]) / sum(ops[name]), 1),
+            "warm_per_s": round(len(repeated) / sum(repeated), 1),
+        }
+        warm[name]["warm_over_cold"] = round(warm[name]["warm_per_s"] / warm[name]["cold_per_s"], 2)
+    auth = {"Authorization": f"Token {loaded['token']}"}
+    warm_up(timer, "/api/v1/bookings/", stack, **auth)
+    ops["booking_list"] = [timer.get("/api/v1/bookings/", **auth) for _ in range(samples)]
+    timer.log_in()
+    admin_samples = max(5, samples // 10)
+    for name, path in ADMIN_PAGES.items():
+        warm_up(timer, path, stack)
+        ops[name] = [timer.get(path) for _ in range(admin_samples)]
+    reconciled = time_in_shell(stack, RECONCILE.format(repeat=3))
+    ops["reconcile"] = reconciled["seconds"]
+    swept = time_in_shell(stack, SWEEP)
+    ops["expiry_sweep"] = swept["seconds"]
+    return {
+        "ops": {name: summary_of(values) for name, values in ops.items()},
+        "search_throughput": warm,
+        "expired": swept["expired"],
+        "drift_before_sweep": reconciled["drift"],
+        "failures": timer.failures,
+    }
+
+
+def run_size(fraction: float, options, template: Path, *, collect: bool) -> dict:
+    print(f"\n=== scale {fraction:g}: load average {load_average()}", flush=True)
+    with Stack(
+        name=f"bench-scale-{fraction:g}",
+        web_workers=options.web_workers,
+        settings={**STACK_SETTINGS, **dict(options.settings)},
+        template=template,
+        keep_logs_in=RESULTS / "logs",
+        setup=collect_static if collect else None,
+    ) as stack:
+        loaded = load(stack, fraction)
+        print(f"    loaded {loaded['counts']} in {loaded['load_seconds']} s", flush=True)
+        figures = measure(stack, loaded, options.samples)
+        problems = check_stack(stack)
+    report = {
+        "fraction": fraction,
+        "counts": loaded["counts"],
+        "overdue_holds": loaded["sizes"]["overdue_holds"],
+        "load_seconds": loaded["load_seconds"],
+        **figures,
+        "invariants": {"ok": not problems, "problems": problems},
+        "load_average_after": load_average(),
+    }
+    print(table_lines([report]), flush=True)
+    return report
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def table_lines(sizes: list[dict]) -> str:
+    operations = list(sizes[0]["ops"])
+    header = "| operation | " + " | ".join(
+        f"{s['fraction']:g} ({s['counts']['bookings']:,} bookings)" for s in sizes
+    )
+    lines = [header + " |", "| --- |" + " --- |" * len(sizes)]
+    for op in operations:
+        cells = [f"{s['ops'][op]['p95_ms']:,.1f}" for s in sizes]
+        lines.append(f"| {op} p95 ms | " + " | ".join(cells) + " |")
+    lines.append("| load s | " + " | ".join(f"{s['load_seconds']:,.1f}" for s in sizes) + " |")
+    return "\n".join(lines)
+
+
+def draw(sizes: list[dict], path: Path) -> None:
+    """p95 against data size (bookings loaded), log-log, one line per
+    operation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(9, 5), dpi=110)
+    x = [s["counts"]["bookings"] for s in sizes]
+    for op in sizes[0]["ops"]:
+        axes.plot(x, [s["ops"][op]["p95_ms"] for s in sizes], marker="o", label=op)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("bookings loaded (inventory grows in proportion)")
+    axes.set_ylabel("p95 latency, ms")
+    axes.set_title("Cost against data size (make bench WORKLOAD=scale)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    pyplot.close(figure)
+
+
+def targets(sizes: list[dict]) -> dict:
+    largest = sizes[-1]
+    return {
+        f"{op}_p95_under_{limit}ms_at_{largest['fraction']:g}": (
+            largest["ops"][op]["p95_ms"] or 1e12
+        )
+        < limit
+        for op, limit in TARGETS_MS.items()
+        if op in largest["ops"]
+    }
+
+
+def main(options, workdir: Path) -> int:
+    from loadtest.bench import _commit
+
+    fractions = options.sizes or DEFAULT_SIZES
+    print(f"load average {load_average()}; making a migrated database ...", flush=True)
+    template = Stack.make_template(workdir / "template")
+    probe = cpu_probe_ms()
+    sizes = [
+        run_size(fraction, options, template, collect=index == 0)
+        for index, fraction in enumerate(fractions)
+    ]
+    report = {
+        "workload": "scale",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "machine": {"cpu_probe_ms": probe, "load_average": load_average()},
+        "config": {"samples": options.samples, "web_workers": options.web_workers},
+        "sizes": sizes,
+        "targets": targets(sizes),
+    }
+    options.output.mkdir(parents=True, exist_ok=True)
+    path = options.output / f"scale{options.tag}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    chart = options.chart or CHART
+    draw(sizes, chart)
+    print("\n" + table_lines(sizes))
+    print(f"targets {report['targets']}")
+    print(f"written to {path} and {chart}")
+    failed = any(s["failures"] or not s["invariants"]["ok"] for s in sizes)
+    print("\nFAILED: an answer was not a 200 or an invariant broke" if failed else "\nall answered")
+    return 1 if failed else 0
