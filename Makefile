@@ -21,6 +21,10 @@ services-down:  ## stop the local PostgreSQL and Redis
 # WEB_WORKERS gunicorn processes, WORKER_CLASS gthread|sync, THREADS per worker,
 # REDIS_LOCKS on|off, ROUNDS and WARMUP (seconds) for side-by-side; BENCH_ARGS passes
 # anything else to loadtest.bench.
+# VARIANT (side-by-side only): plain (default), payments (hold, pay, cancel), webhooks
+# (hold, cancel, a signed sandbox webhook), seats-auto, seats-chosen (a 5,000-row 3-3 seat
+# map), events (an endpoint, a receiver and the Celery workers; event-to-delivered p95).
+# WORKLOAD=outbox: the catch-up of EVENTS pending events (default 100,000).
 WORKLOAD ?= all
 bench:  ## load benchmark on a private production-like stack; results in bench-results/
 	scripts/services.sh deps
@@ -30,6 +34,7 @@ bench:  ## load benchmark on a private production-like stack; results in bench-r
 		$(if $(WORKER_CLASS),--worker-class $(WORKER_CLASS)) \
 		$(if $(THREADS),--threads $(THREADS)) $(if $(REDIS_LOCKS),--redis-locks $(REDIS_LOCKS)) \
 		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(WARMUP),--warmup $(WARMUP)) \
+		$(if $(VARIANT),--variant $(VARIANT)) $(if $(EVENTS),--events $(EVENTS)) \
 		$(BENCH_ARGS)
 
 lint:

@@ -82,3 +82,15 @@ class PaymentRequired(DomainError):
     status_code = 402
     code = "payment_required"
     default_detail = "Pay through the booking's payments; the provider's confirmation confirms it."
+
+
+class BookingNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_detail = "No booking with this reference."
+
+
+class NotPermitted(DomainError):
+    status_code = 403
+    code = "permission_denied"
+    default_detail = "You do not have permission to do this."

@@ -51,19 +51,25 @@ def effective_status_condition(status: str) -> Q:
     return Q(status=status)
 
 
-def booking_for(user, reference: str) -> Booking | None:
+def booking_named(user, reference: str) -> QuerySet[Booking]:
     """The booking with this reference (any ASCII case) if `user` may see it,
-    with its items. Checked before upper-casing: 'ß'.upper() is 'SS', so five
-    odd characters would otherwise name a six-character reference."""
+    as a query not yet run: at most one row. Checked before upper-casing:
+    'ß'.upper() is 'SS', so five odd characters would otherwise name a
+    six-character reference."""
     if not reference.isascii():
-        return None
+        return Booking.objects.none()
     reference = reference.upper()
     if not REFERENCE_PATTERN.match(reference):
-        return None
+        return Booking.objects.none()
     bookings = Booking.objects.filter(reference=reference)
     if not sees_every_booking(user):
         bookings = bookings.filter(customer=user)
-    return bookings.prefetch_related(*ITEMS).first()
+    return bookings
+
+
+def booking_for(user, reference: str) -> Booking | None:
+    """The booking with this reference if `user` may see it, with its items."""
+    return booking_named(user, reference).prefetch_related(*ITEMS).first()
 
 
 def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:

@@ -1,6 +1,7 @@
 """`make bench`: the load benchmark (README, "Performance").
 
-    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side] [--duration 30]
+    python -m loadtest.bench [hot|spread|selloff|search|ceiling|all|side-by-side|outbox]
+        [--duration 30]
         [--users 32] [--web-workers 3] [--worker-class sync] [--threads 1]
         [--redis-locks off] [--set NAME=VALUE ...]
 
@@ -15,7 +16,9 @@ half-changed). A summary is printed and written to
 bench-results/<workload>.json.
 
 `side-by-side` is another kind of run: the project against the floor
-(loadtest/side_by_side.py).
+(loadtest/side_by_side.py; `--variant` for payments, webhooks, seat maps and
+events out). `outbox` is the catch-up of a backlog of events
+(loadtest/events_out.py).
 
 The exit status is 1 when a correctness check fails (a 5xx or an unanswered
 request, a broken invariant, a selloff that did not sell exactly its seats or
@@ -40,7 +43,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest import side_by_side
+from loadtest import events_out, side_by_side
 from loadtest.machine import cpu_probe_ms, load_average
 from tests.faults.checks import booking_counts, check_stack, count, row
 from tests.faults.stack import ROOT, SANDBOX_WEBHOOK_SECRET, VENV_BIN, Stack
@@ -48,6 +51,7 @@ from tests.faults.stack import ROOT, SANDBOX_WEBHOOK_SECRET, VENV_BIN, Stack
 RESULTS = ROOT / "bench-results"
 WORKLOADS = ("hot", "spread", "selloff", "search", "ceiling")
 SIDE_BY_SIDE = "side-by-side"  # not in `all`: it needs wrk and ../shared/perf
+OUTBOX = "outbox"  # not in `all`: the catch-up of a backlog of events (loadtest/events_out.py)
 
 DEFAULTS = {
     "duration": 30.0,
@@ -561,7 +565,7 @@ def parse(argv: list[str]):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "workload", nargs="?", default="all", choices=[*WORKLOADS, "all", SIDE_BY_SIDE]
+        "workload", nargs="?", default="all", choices=[*WORKLOADS, "all", SIDE_BY_SIDE, OUTBOX]
     )
     parser.add_argument(
         "--duration",
@@ -615,6 +619,21 @@ def parse(argv: list[str]):
         default=side_by_side.DEFAULTS["connections"],
         help="side-by-side only: wrk's connections (and threads)",
     )
+    parser.add_argument(
+        "--variant",
+        default="plain",
+        choices=list(side_by_side.VARIANTS),
+        help="side-by-side only: what the project runs (loadtest/side_by_side.py)",
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=events_out.DEFAULT_EVENTS,
+        help="outbox only: pending events to relay and deliver",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="outbox only: seconds before giving up"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file: <workload><tag>.json")
     return parser.parse_args(argv)
@@ -634,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.workload == SIDE_BY_SIDE:
             return side_by_side.main(options, workdir)
+        if options.workload == OUTBOX:
+            return events_out.main(options, workdir)
         print(f"load average {load_average()}; making a migrated database ...", flush=True)
         template = Stack.make_template(workdir / "template")
         for workload in workloads:

@@ -186,8 +186,10 @@ def overdue_holds(
     if not customers:
         customers = [c["id"] for c in make_customers(count=2)]
     now = timezone.now()
-    created = now - timedelta(seconds=overdue_by + 900)
     expires = now - timedelta(seconds=overdue_by)
+    # Made 15 minutes before they expire, and never in the future (a negative
+    # `overdue_by` makes holds that are still running: `payable_holds`).
+    created = min(now, expires) - timedelta(seconds=900)
     price = Decimal("100.00")
     with transaction.atomic():
         bookings = Booking.objects.bulk_create(
@@ -255,6 +257,126 @@ def overdue_holds(
         "ids": [bookings[0].pk, bookings[-1].pk],
         "committed_at": timezone.now().isoformat(),
     }
+
+
+def payable_holds(*, count: int, customers: list[int] | None = None) -> list[dict]:
+    """`count` running holds (an hour left), one seat each on a new cabin of
+    their own, each with the pending sandbox payment that starting a payment
+    makes: what the sandbox's `payment.succeeded` webhooks of the side-by-side
+    bench confirm. Returns the payments as the API shows them (id, amount,
+    currency)."""
+    from bookings.models import Booking
+    from payments.models import Payment
+
+    made = overdue_holds(count=count, customers=customers, overdue_by=-3600)
+    first, last = made["ids"]
+    bookings = Booking.objects.filter(pk__range=(first, last)).values_list(
+        "pk", "total_price", "currency"
+    )
+    payments = Payment.objects.bulk_create(
+        Payment(booking_id=pk, provider="sandbox", amount=price, currency=currency)
+        for pk, price, currency in bookings
+    )
+    for payment in payments:
+        payment.provider_id = payment.id
+        payment.checkout_url = f"/sandbox/checkout/{payment.id}/"
+    Payment.objects.bulk_update(payments, ["provider_id", "checkout_url"], batch_size=5000)
+    return [{"id": p.id, "amount": f"{p.amount:.2f}", "currency": p.currency} for p in payments]
+
+
+def seat_mapped_flight(*, rows: int = 5000, columns: str = "ABC DEF", first_row: int = 1) -> dict:
+    """One flight whose economy cabin has a seat map of `rows` rows of
+    `columns` (a space is an aisle), made by the service staff's API uses."""
+    from flights.models import CabinClass
+    from flights.services import create_flight
+
+    seats = rows * len(columns.replace(" ", ""))
+    departure = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
+    flight = create_flight(
+        flight_number=f"SM{secrets.randbelow(9000) + 1000}",
+        origin="HAN",
+        destination="SGN",
+        departure_at=departure,
+        arrival_at=departure + timedelta(hours=2),
+        cabins=[
+            {
+                "cabin_class": CabinClass.ECONOMY,
+                "total_seats": seats,
+                "price": Decimal("100.00"),
+                "currency": "EUR",
+                "seat_map": {"first_row": first_row, "rows": rows, "columns": columns},
+            }
+        ],
+    )
+    return {
+        "flight_id": flight.pk,
+        "cabin_class": CabinClass.ECONOMY,
+        "seats": seats,
+        "first_row": first_row,
+        "rows": rows,
+        "columns": columns,
+    }
+
+
+def webhook_endpoint(*, url: str) -> dict:
+    """One active webhook endpoint subscribed to every event type."""
+    from events.models import EventType, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        url=url, event_types=list(EventType.values), description="bench receiver"
+    )
+    return {"id": endpoint.pk, "url": endpoint.url}
+
+
+def _booking_data(reference: str) -> dict:
+    """A booking of one seat, shaped as the API answers it (an event's
+    `data.booking`), so a delivery carries a body of the usual size."""
+    return {
+        "reference": reference,
+        "status": "held",
+        "created_at": "2026-12-01T10:00:00Z",
+        "expires_at": "2026-12-01T10:15:00Z",
+        "total_price": "100.00",
+        "currency": "EUR",
+        "extensions_left": 1,
+        "items": [
+            {
+                "type": "flight",
+                "flight_id": 1,
+                "flight_number": "LT1234",
+                "origin": "HAN",
+                "destination": "SGN",
+                "departure_at": "2026-12-31T10:00:00Z",
+                "cabin_class": "economy",
+                "seats": 1,
+                "seat_numbers": [],
+                "unit_price": "100.00",
+                "line_total": "100.00",
+            }
+        ],
+    }
+
+
+def pending_events(*, count: int, batch: int = 5000) -> dict:
+    """`count` events not yet relayed, as a backlog left by a relay that did
+    not run: pairs of `booking.held` and `booking.released` of one booking
+    each (so the per-booking delivery order is at work), bulk-inserted."""
+    from events.models import Event, EventType
+
+    now = datetime.now(UTC)
+    made = 0
+    while made < count:
+        size = min(batch, count - made)
+        Event.objects.bulk_create(
+            Event(
+                type=EventType.BOOKING_RELEASED if (made + i) % 2 else EventType.BOOKING_HELD,
+                created_at=now,
+                data={"booking": _booking_data(f"BENCH{(made + i) // 2:07d}")},
+            )
+            for i in range(size)
+        )
+        made += size
+    return {"count": made}
 
 
 AIRPORTS = ["HAN", "SGN", "DAD", "CXR", "PQC", "HPH", "HUI", "BKK", "SIN", "KUL", "ICN", "NRT"]
@@ -380,6 +502,10 @@ COMMANDS = {
     "customers": make_customers,
     "overdue_holds": overdue_holds,
     "periodic_task": periodic_task,
+    "payable_holds": payable_holds,
+    "seat_mapped_flight": seat_mapped_flight,
+    "webhook_endpoint": webhook_endpoint,
+    "pending_events": pending_events,
     "year_of_inventory": year_of_inventory,
 }
 

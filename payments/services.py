@@ -25,7 +25,7 @@ from bookings.models import Booking, BookingStatusChange
 from bookings.services import confirm_booking
 from bookings.services.confirm import confirm_ended_hold
 from bookings.services.expire import expire_if_overdue
-from bookings.services.transition import actor_kind, lock_booking, require_held
+from bookings.services.transition import actor_kind, lock_booking, lock_one_of, require_held
 from config.exceptions import ServiceUnavailable, ValidationFailed
 from events.models import Event, EventType
 from events.services import record_events
@@ -136,8 +136,11 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
         _check_amount(payment, outcome)
     refunds: list[Refund] = []
     with transaction.atomic():
-        booking = lock_booking(payment.booking)
+        # Locked and read with its items once: the events and the unit moves
+        # that follow all read them.
+        booking = lock_one_of(Booking.objects.filter(pk=payment.booking_id))
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.booking = booking  # as locked and read above, not read once more
         if ProcessedWebhook.objects.filter(
             provider=adapter.name, webhook_id=outcome.webhook_id
         ).exists():
@@ -244,7 +247,9 @@ def refund(*, payment: Payment, amount: Decimal, key: str, now=None) -> Refund |
     payment.refunded_amount += amount
     full = payment.refunded_amount == payment.amount
     _set_status(payment, PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED, now)
-    _payment_event(EventType.PAYMENT_REFUNDED, payment, payment.booking, now, refund=made)
+    booking = payment.booking
+    booking.refresh_from_db()  # the payment may have been read before its booking's cancel
+    _payment_event(EventType.PAYMENT_REFUNDED, payment, booking, now, refund=made)
     return None if offline else made
 
 
@@ -282,10 +287,10 @@ def _set_status(payment: Payment, status: str, now) -> None:
 
 
 def _payment_event(kind: str, payment: Payment, booking: Booking, now, refund=None) -> None:
+    """The payment's event, with `booking` as read under its lock."""
     from bookings.api.serializers import BookingSerializer
     from payments.api.serializers import PaymentSerializer
 
-    booking.refresh_from_db()
     data = {
         "booking": BookingSerializer(booking).data,
         "payment": PaymentSerializer(payment).data,

@@ -8,6 +8,12 @@
 #                                     notes in STATE what this call started
 #   scripts/services.sh down [STATE]  stops what STATE says was started (without
 #                                     STATE: the servers running from .data/)
+#   scripts/services.sh replica [STATE]  a hot standby of the local PostgreSQL
+#                                     (pg_basebackup, streaming replication) on
+#                                     LOCAL_REPLICA_PORT (default: its port + 1);
+#                                     prints its URL. `up` starts it too when
+#                                     LOCAL_REPLICA=1
+#   scripts/services.sh replica-down  stops the standby
 #   scripts/services.sh browser       Debian's chromium for the browser tests
 #                                     (as root; otherwise those tests are skipped)
 #   scripts/services.sh wrk           Debian's wrk, the load generator of
@@ -23,6 +29,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${LOCAL_DATA_DIR:-$ROOT/.data}"
 PG_PORT="${LOCAL_PG_PORT:-55432}"
 REDIS_PORT="${LOCAL_REDIS_PORT:-56379}"
+REPLICA_PORT="${LOCAL_REPLICA_PORT:-$((PG_PORT + 1))}"
 PG_USER=travel
 PG_DB=travel
 
@@ -140,6 +147,78 @@ pg_down() {
     pg_as_owner "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true
 }
 
+# --- The hot standby ---------------------------------------------------------
+# PostgreSQL's own streaming replication: a base backup of the local primary
+# (its defaults already allow it: wal_level=replica, max_wal_senders=10 and
+# initdb's `host replication` line in pg_hba.conf), started read-only on its own
+# port. No replication slot, so a standby left stopped never makes the primary
+# keep WAL without bound; one that fell too far behind is cloned again.
+
+replica_data_dir() { printf '%s-replica' "$(pg_data_dir)"; }
+
+replica_clone() {
+    local bin="$1" dir="$2"
+    log "cloning the primary into $dir (pg_basebackup)"
+    pg_as_owner "$bin/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    is_root && chown postgres "$dir"
+    chmod 700 "$dir"
+    pg_as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -D "$dir" \
+        --write-recovery-conf --wal-method=stream --checkpoint=fast 2>&1 \
+        | { grep -v "skipping special file" || true; } >&2
+    cat >>"$dir/postgresql.conf" <<EOF
+port = $REPLICA_PORT
+unix_socket_directories = '$dir'
+hot_standby = on
+EOF
+}
+
+replica_streaming() {
+    local bin="$1"
+    for _ in $(seq 1 "$2"); do
+        "$bin/psql" -h 127.0.0.1 -p "$REPLICA_PORT" -U "$PG_USER" -d postgres -tAc \
+            "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null | grep -q streaming && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+replica_start() {
+    local bin="$1" dir="$2"
+    log "starting the PostgreSQL standby on 127.0.0.1:$REPLICA_PORT"
+    pg_as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
+replica_up() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        die "DATABASE_URL is set: put your own replicas in DATABASE_REPLICA_URLS"
+    fi
+    local bin dir
+    bin="$(pg_bindir)"
+    dir="$(replica_data_dir)"
+    if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$REPLICA_PORT"; then
+        [ -e "$dir/standby.signal" ] || replica_clone "$bin" "$dir"
+        replica_start "$bin" "$dir"
+        printf 'replica %s\n' "$dir" >>"$STATE"
+    fi
+    if ! replica_streaming "$bin" 75; then
+        log "the standby does not stream (see $dir/server.log): cloning it again"
+        replica_clone "$bin" "$dir"
+        replica_start "$bin" "$dir"
+        replica_streaming "$bin" 75 || die "the standby does not stream (see $dir/server.log)"
+    fi
+    printf 'postgres://%s@127.0.0.1:%s/%s\n' "$PG_USER" "$REPLICA_PORT" "$PG_DB"
+}
+
+replica_down() {
+    local dir
+    dir="$(awk '$1 == "replica" {print $2}' "$STATE" 2>/dev/null | tail -n 1)"
+    [ -n "$dir" ] && [ -f "$dir/postmaster.pid" ] || return 0
+    log "stopping the PostgreSQL standby"
+    pg_as_owner "$(pg_bindir)/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true
+}
+
 # --- Redis --------------------------------------------------------------------
 
 redis_up() {
@@ -181,7 +260,7 @@ cmd_browser() {
 }
 
 all_local_servers() {
-    printf 'postgres %s\nredis %s\n' "$(pg_data_dir)" "$REDIS_PORT"
+    printf 'postgres %s\nredis %s\nreplica %s\n' "$(pg_data_dir)" "$REDIS_PORT" "$(replica_data_dir)"
 }
 
 # --- wrk, for the side-by-side bench (loadtest/side_by_side.py) ---------------
@@ -199,12 +278,26 @@ case "${1:-}" in
         STATE="${2:-/dev/null}"
         pg_up
         redis_up
+        if [ "${LOCAL_REPLICA:-0}" = 1 ]; then replica_up >/dev/null; fi
         ;;
     down)
         STATE="${2:-}"
         if [ -z "$STATE" ]; then STATE="$(mktemp)"; all_local_servers >"$STATE"; fi
         redis_down
+        replica_down
         pg_down
         ;;
-    *) die "usage: $0 deps|up|down|browser|wrk" ;;
+    replica)
+        mkdir -p "$DATA"
+        STATE="${2:-/dev/null}"
+        pg_up
+        replica_up
+        ;;
+    replica-down)
+        STATE="$(mktemp)"
+        printf 'replica %s\n' "$(replica_data_dir)" >"$STATE"
+        replica_down
+        rm -f "$STATE"
+        ;;
+    *) die "usage: $0 deps|up|down|replica|replica-down|browser|wrk" ;;
 esac

@@ -10,6 +10,13 @@ scripts/services.sh browser
 state="$(mktemp)"
 trap 'scripts/services.sh down "$state"; rm -f "$state"' EXIT
 scripts/services.sh up "$state"
+# A hot standby of that PostgreSQL for tests/config/test_replicas.py; it stays
+# out of the environment's DATABASE_REPLICA_URLS, which the processes tests
+# start would inherit. With DATABASE_URL elsewhere, bring your own standby.
+if [ -z "${DATABASE_URL:-}" ] && [ -z "${TEST_DATABASE_REPLICA_URLS:-}" ]; then
+    TEST_DATABASE_REPLICA_URLS="$(scripts/services.sh replica "$state")"
+    export TEST_DATABASE_REPLICA_URLS
+fi
 
 export PATH="$PWD/.venv/bin:$PATH"
 echo "==> ruff"

@@ -15,8 +15,7 @@ from bookings.api.serializers import (
     CancellationQuoteSerializer,
     CancelSerializer,
 )
-from bookings.models import CANCEL_PERMISSION, Booking
-from config.api.permissions import staff_may
+from bookings.models import Booking
 from config.api.schema import error
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -101,21 +100,14 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def cancel(self, request, reference=None):
         """The owner's, or staff's who may cancel for customers (the admin's
         permission): staff who may only view get 403. Only such staff may
-        set the refund."""
-        booking = self.get_object()
-        may_cancel_for_others = staff_may(request, CANCEL_PERMISSION)
-        if booking.customer_id != request.user.pk and not may_cancel_for_others:
-            raise exceptions.PermissionDenied("You may not cancel this booking.")
+        set the refund. The booking is found and locked in one read."""
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        refund_amount = serializer.validated_data.get("refund_amount")
-        if refund_amount is not None and not may_cancel_for_others:
-            raise exceptions.PermissionDenied("Only staff may set the refund.")
-        cancelled = services.cancel_booking(
-            booking=booking,
+        cancelled = services.cancel_booking_named(
+            bookings=selectors.booking_named(request.user, reference),
             actor=request.user,
             reason=serializer.validated_data.get("reason", ""),
-            refund_amount=refund_amount,
+            refund_amount=serializer.validated_data.get("refund_amount"),
         )
         return _transitioned(cancelled)
 

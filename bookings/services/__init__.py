@@ -9,7 +9,7 @@
 - `statements`: the three writes kept in SQL, each with its measured gain.
 """
 
-from bookings.services.cancel import cancel_booking, cancellation_quote
+from bookings.services.cancel import cancel_booking, cancel_booking_named, cancellation_quote
 from bookings.services.confirm import confirm_booking
 from bookings.services.expire import expire_bookings, expire_overdue_holds
 from bookings.services.extend import extend_booking
@@ -22,6 +22,7 @@ __all__ = [
     "HotelRequest",
     "ItemRequest",
     "cancel_booking",
+    "cancel_booking_named",
     "cancellation_quote",
     "confirm_booking",
     "expire_bookings",

@@ -8,13 +8,19 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
-from bookings.exceptions import CancellationClosed, InvalidState, RefundAboveTotal
-from bookings.models import Booking, BookingStatus, FlightItem, HotelItem
+from bookings.exceptions import (
+    BookingNotFound,
+    CancellationClosed,
+    InvalidState,
+    NotPermitted,
+    RefundAboveTotal,
+)
+from bookings.models import CANCEL_PERMISSION, Booking, BookingStatus, FlightItem, HotelItem
 from bookings.services.expire import expire_if_overdue
-from bookings.services.transition import change_status, lock_booking
+from bookings.services.transition import change_status, lock_booking, lock_one_of
 
 HELD, CONFIRMED = BookingStatus.HELD, BookingStatus.CONFIRMED
 RELEASED, CANCELLED = BookingStatus.RELEASED, BookingStatus.CANCELLED
@@ -37,14 +43,45 @@ def cancel_booking(
     or `refund_amount` when staff give one). Cancelling an ended booking (an
     overdue hold included: it expires) changes nothing."""
     with transaction.atomic():
-        booking = lock_booking(booking)
-        now = timezone.now()
-        if expire_if_overdue(booking, now) or booking.status not in ENDS:
-            return booking
-        fields = {"cancelled_at": now, "cancel_reason": reason}
-        if booking.status == CONFIRMED:
-            fields["refunded_amount"] = _refund(booking, now, refund_amount)
-        change_status([booking], to_status=ENDS[booking.status], actor=actor, now=now, **fields)
+        return _cancel_locked(lock_booking(booking), actor, reason, refund_amount)
+
+
+def cancel_booking_named(
+    *, bookings: QuerySet[Booking], actor, reason: str = "", refund_amount: Decimal | None = None
+) -> Booking:
+    """`cancel_booking` for the booking a customer or staff names by its
+    reference (`bookings`, as `selectors.booking_named` gives it): found,
+    locked and read in one query. The owner may cancel, and staff who may
+    cancel for customers; only they may set the refund."""
+    with transaction.atomic():
+        booking = lock_one_of(bookings)
+        if booking is None:
+            raise BookingNotFound()
+        if not may_cancel(actor, booking):
+            raise NotPermitted("You may not cancel this booking.")
+        if refund_amount is not None and not may_cancel_for_others(actor):
+            raise NotPermitted("Only staff may set the refund.")
+        return _cancel_locked(booking, actor, reason, refund_amount)
+
+
+def may_cancel(actor, booking: Booking) -> bool:
+    return booking.customer_id == actor.pk or may_cancel_for_others(actor)
+
+
+def may_cancel_for_others(actor) -> bool:
+    """Staff holding the admin's cancel permission (staff who may only view
+    bookings may not)."""
+    return actor.is_staff and actor.has_perm(CANCEL_PERMISSION)
+
+
+def _cancel_locked(booking: Booking, actor, reason: str, refund_amount: Decimal | None) -> Booking:
+    now = timezone.now()
+    if expire_if_overdue(booking, now) or booking.status not in ENDS:
+        return booking
+    fields = {"cancelled_at": now, "cancel_reason": reason}
+    if booking.status == CONFIRMED:
+        fields["refunded_amount"] = _refund(booking, now, refund_amount)
+    change_status([booking], to_status=ENDS[booking.status], actor=actor, now=now, **fields)
     return booking
 
 

@@ -7,9 +7,12 @@ every hold contends for stay locked only for the end of the transaction."""
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from bookings import metrics
 from bookings.exceptions import HoldExpired, InvalidState
 from bookings.models import Actor, Booking, BookingStatus, BookingStatusChange
+from bookings.selectors import ITEMS
 from bookings.services import inventory, seats, statements
 from events.models import Event
 from events.services import relay_after_commit
@@ -51,6 +54,14 @@ def lock_booking(booking: Booking) -> Booking:
         fields=STATE_FIELDS, from_queryset=Booking.objects.select_for_update(of=("self",))
     )
     return booking
+
+
+def lock_one_of(bookings: QuerySet[Booking]) -> Booking | None:
+    """The booking `bookings` names (a query for at most one), locked and read
+    with its items in the same transaction: a transition asked for by
+    reference finds, locks and reads its booking at once, instead of reading
+    it, then locking and reading it again."""
+    return bookings.select_for_update(of=("self",)).prefetch_related(*ITEMS).first()
 
 
 def change_status(

@@ -121,6 +121,26 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+# --- Read replicas (README, Scaling out): replica_0, replica_1, ... -----------
+# Each one is the primary's settings with the replica's address; config.replicas
+# routes anonymous search and the staff dashboard to them, all else to default.
+def replica_databases(urls: list[str], primary: dict) -> dict:
+    def replica(url: str) -> dict:
+        address = env.db_url_config(url)
+        where = {key: address[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
+        return {**primary, "OPTIONS": dict(primary.get("OPTIONS", {})), **where}
+
+    return {f"replica_{n}": replica(url) for n, url in enumerate(urls)}
+
+
+DATABASES.update(
+    replica_databases(env.list("DATABASE_REPLICA_URLS", default=[]), DATABASES["default"])
+)
+READ_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+REPLICA_COOL_DOWN_SECONDS = env.float("REPLICA_COOL_DOWN_SECONDS", default=30.0)
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+
 # --- Redis: cache and locks on one DB number, the Celery broker on the next ---
 REDIS_URL = env("REDIS_URL", default=f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0")
 

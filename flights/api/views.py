@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
+from config.replicas import anonymous_reads_on_replica
 from flights import selectors, services
 from flights.api.serializers import (
     CabinChangeSerializer,
@@ -46,6 +47,7 @@ class FlightListView(GenericAPIView):
         parameters=[FlightSearchSerializer],
         responses=FlightSerializer(many=True),
     )
+    @anonymous_reads_on_replica
     def get(self, request):
         query = FlightSearchSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

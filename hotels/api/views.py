@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
+from config.replicas import anonymous_reads_on_replica
 from hotels import selectors, services
 from hotels.api.serializers import (
     AvailabilitySerializer,
@@ -48,6 +49,7 @@ class HotelListView(GenericAPIView):
         parameters=[HotelSearchSerializer],
         responses=StayHotelSerializer(many=True),
     )
+    @anonymous_reads_on_replica
     def get(self, request):
         query = HotelSearchSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

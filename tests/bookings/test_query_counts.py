@@ -23,9 +23,9 @@ FLIGHT_HOLD = 7
 HOTEL_HOLD = 7
 # One more: the replay lookup before any lock.
 KEYED_HOLD = 8
-# token; the booking; its flight items (with cabins); its hotel items; a
-# savepoint; the booking locked; status + history + event; the counter move; release.
-CANCEL = 9
+# token; a savepoint; the booking found and locked; its flight items (with
+# cabins); its hotel items; status + history + event; the counter move; release.
+CANCEL = 8
 # Staff's confirm: the same, in an outer savepoint, and the offline payment's
 # get_or_create (its select, a savepoint, the insert, its release).
 CONFIRM = 15
