@@ -17,6 +17,7 @@ from bookings.models import (
     HotelItem,
 )
 from bookings.selectors import effective_status_condition
+from config.admin_pagination import EstimatedCountPaginator
 from config.exceptions import DomainError
 
 # Per-booking lines reported after an action; the rest are summed up.
@@ -108,6 +109,7 @@ class BookingAdmin(admin.ModelAdmin):
     # Counting a year of bookings for "N total" on every filtered page, or for
     # every filter choice (facets), is not worth its cost.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
     fields = [
         "reference",

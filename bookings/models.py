@@ -91,6 +91,8 @@ class Booking(models.Model):
                 fields=["expires_at"], condition=Q(status="held"), name="booking_held_expiry"
             ),
             models.Index(fields=["customer", "status"], name="booking_customer_status"),
+            # A customer's list, newest first, read a page at a time without a sort.
+            models.Index(fields=["customer", "-created_at", "-id"], name="booking_customer_recent"),
             models.Index(fields=["status", "created_at"], name="booking_status_created"),
             # The dashboard's last-24-hours figures read a time range over every status.
             models.Index(fields=["created_at"], name="booking_created"),

@@ -25,6 +25,7 @@ from bookings import metrics
 from bookings.models import BookingStatus, ReconciliationRun, RunOutcome
 from bookings.seat_reconciliation import SeatDrift, find_seat_drift, repair_seats
 from bookings.services.inventory import lock_rows
+from config import search_cache
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 
@@ -206,6 +207,7 @@ def repair(result: Reconciliation) -> None:
 
 def _write(model, drift: Drift) -> None:
     unit = "seats" if model is FlightInventory else "rooms"
+    search_cache.inventory_changed(model, [drift.pk])
     model.objects.filter(pk=drift.pk).update(
         **{
             f"held_{unit}": drift.expected_held,

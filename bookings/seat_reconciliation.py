@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from bookings.models import BookingStatus, FlightItem, SeatAssignment
 from bookings.services import seats
 from bookings.services.inventory import lock_rows
+from config import search_cache
 from flights.models import FlightInventory, Seat
 
 ACTIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED)
@@ -109,6 +110,7 @@ def _repair_cabin(cabin: FlightInventory) -> None:
         FlightInventory.objects.filter(pk=cabin.pk).update(
             blocked_seats=blocked, available_seats=available
         )
+        search_cache.inventory_changed(FlightInventory, [cabin.pk])
     for item in _items_lacking_seats(cabin):
         picked = seats.pick(cabin, item.seats - item.assigned)
         SeatAssignment.objects.bulk_create(

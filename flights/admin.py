@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin_filters import UpcomingDateFilter
+from config.admin_pagination import EstimatedCountPaginator
 from config.exceptions import CapacityBelowCommitted, DomainError, ValidationFailed
 from flights import services
 from flights.api.serializers import CURRENCY_CODE
@@ -331,6 +332,9 @@ class FlightInventoryAdmin(admin.ModelAdmin):
     search_fields = ("flight__flight_number", "=flight__origin", "=flight__destination")
     list_select_related = ("flight",)
     show_facets = admin.ShowFacets.NEVER
+    # A year of cabins: estimated when unfiltered, never counted twice.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     readonly_fields = ("flight", "cabin_class", *COUNTERS, "price", "currency")
 
     def has_add_permission(self, request) -> bool:

@@ -84,7 +84,11 @@ class FlightInventory(models.Model):
     """The seats of one cabin on one flight. The counters always add up to the
     total (a database constraint) and move only in `flights.services`/bookings."""
 
-    flight = models.ForeignKey(Flight, on_delete=models.CASCADE, related_name="cabins")
+    # Indexed by one_inventory_per_cabin (flight, cabin_class): a second index
+    # on the flight alone would only cost every counter update more.
+    flight = models.ForeignKey(
+        Flight, on_delete=models.CASCADE, related_name="cabins", db_index=False
+    )
     cabin_class = models.CharField(max_length=16, choices=CabinClass.choices)
     total_seats = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_SEATS)])
     available_seats = models.PositiveIntegerField()

@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 
+from config import search_cache
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from flights.models import Flight, FlightInventory, Seat, seat_layout
 
@@ -53,6 +54,7 @@ def create_flight(
                 _new_cabin(flight, cabin) for cabin in cabins
             )
             _create_seats(rows, cabins)
+            search_cache.scopes_changed(flight_dates=[Flight.departure_date_of(departure_at)])
     except IntegrityError as exc:
         if "flight_number_unique_per_day" not in str(exc):
             raise
@@ -110,7 +112,7 @@ def add_cabin(
         # Serializes cabin additions to one flight, so both checks hold. NO KEY
         # UPDATE does not conflict with the key-share lock an insert referring to
         # the flight takes, and holds never lock flights.
-        Flight.objects.select_for_update(no_key=True).get(pk=flight_id)
+        flight = Flight.objects.select_for_update(no_key=True).get(pk=flight_id)
         cabins = FlightInventory.objects.filter(flight_id=flight_id)
         errors = []
         if cabins.filter(cabin_class=cabin_class).exists():
@@ -131,6 +133,7 @@ def add_cabin(
             )
         if errors:
             raise ValidationFailed(errors)
+        search_cache.scopes_changed(flight_dates=[flight.departure_date])
         return FlightInventory.objects.create(
             flight_id=flight_id,
             cabin_class=cabin_class,
@@ -183,5 +186,6 @@ def change_cabin(
             changes["price"] = price
         if changes:
             FlightInventory.objects.filter(pk=cabin.pk).update(**changes)
+            search_cache.inventory_changed(FlightInventory, [cabin.pk])
             cabin.refresh_from_db()
     return cabin

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from config.admin_filters import UpcomingDateFilter
+from config.admin_pagination import EstimatedCountPaginator
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels import services
 from hotels.api.serializers import CURRENCY_CODE
@@ -230,6 +231,9 @@ class RoomNightAdmin(admin.ModelAdmin):
     # Nights of a day together, in an order the (date, ...) index serves.
     ordering = ("date", "room_type_id")
     show_facets = admin.ShowFacets.NEVER
+    # A year of nights: estimated when unfiltered, never counted twice.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     readonly_fields = ("room_type", "date", *COUNTERS, "price", "currency")
 
     @admin.display(description="hotel", ordering="room_type__hotel__name")

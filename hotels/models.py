@@ -1,6 +1,7 @@
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 MAX_ROOMS = 100_000
 
@@ -19,6 +20,8 @@ class Hotel(models.Model):
 
     class Meta:
         ordering = ["city", "name", "id"]
+        # Search matches the city in any case (`city__iexact`, UPPER() = UPPER()).
+        indexes = [models.Index(Upper("city"), name="hotel_city_upper")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.city})"
@@ -47,7 +50,10 @@ class RoomNight(models.Model):
     """The rooms of one room type on one night (the date the night starts).
     The counters always add up to the total (a database constraint)."""
 
-    room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="nights")
+    # Indexed by one_room_night_per_date (room_type, date), as for cabins.
+    room_type = models.ForeignKey(
+        RoomType, on_delete=models.CASCADE, related_name="nights", db_index=False
+    )
     date = models.DateField()
     total_rooms = models.PositiveIntegerField()
     available_rooms = models.PositiveIntegerField()
@@ -70,7 +76,9 @@ class RoomNight(models.Model):
             ),
             models.CheckConstraint(condition=Q(price__gte=0), name="room_price_not_negative"),
         ]
-        indexes = [models.Index(fields=["date", "available_rooms"], name="room_night_available")]
+        # The admin's nights of a day, in its order; no counter in it, so a
+        # hold's counter update leaves it alone.
+        indexes = [models.Index(fields=["date", "room_type"], name="room_night_day")]
 
     def __str__(self) -> str:
         return f"{self.room_type} {self.date}"

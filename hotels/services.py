@@ -8,6 +8,7 @@ from typing import TypedDict
 from django.db import transaction
 from django.db.models import F, Value
 
+from config import search_cache
 from config.exceptions import CapacityBelowCommitted, ValidationFailed
 from hotels.models import Hotel, RoomNight, RoomType
 
@@ -30,6 +31,7 @@ def create_hotel(
     with transaction.atomic():
         hotel = Hotel.objects.create(name=name, city=city, address=address)
         RoomType.objects.bulk_create(RoomType(hotel=hotel, **spec) for spec in room_types)
+        search_cache.scopes_changed(cities=[city])
     return hotel
 
 
@@ -112,4 +114,5 @@ def set_room_availability(
             for day in (start + timedelta(days=i) for i in range(nights))
             if day not in taken
         )
+        search_cache.scopes_changed(cities=[room_type.hotel.city])
     return nights

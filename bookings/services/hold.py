@@ -31,6 +31,7 @@ from bookings.services import availability, inventory, pricing, seats, statement
 from bookings.services.expire import release_overdue_holds_on
 from bookings.services.requests import FlightRequest, HotelRequest, ItemRequest
 from bookings.services.transition import booking_event
+from config import search_cache  # cached searches go stale when a hold commits
 from config.exceptions import ValidationFailed
 from events.services import relay_after_commit
 from flights.models import Flight
@@ -177,6 +178,7 @@ def _write_booking(customer, items, cabins, nights, now, idempotency_key, finger
             rooms=availability.rooms_by_night(items, nights),
         )
         if written:
+            search_cache.rows_taken(cabins.values(), nights.values())  # stale after commit
             relay_after_commit()
             return booking, lines
         booking.reference = new_reference()

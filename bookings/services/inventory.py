@@ -21,6 +21,7 @@ from django.db.models import Model, Q
 from bookings.models import Booking
 from bookings.services import statements
 from bookings.services.requests import HotelRequest
+from config import search_cache  # cached searches go stale when units move
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 
@@ -75,6 +76,7 @@ def move(model: type[Model], units_by_row: Mapping[int, int], *, source: str, ta
         statements.move_counters(
             model, units_by_row, source=f"{source}_{unit}", target=f"{target}_{unit}"
         )
+        search_cache.inventory_changed(model, units_by_row)  # cached searches, after commit
 
 
 def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> None:

@@ -24,6 +24,7 @@ from bookings.exceptions import SeatUnavailable
 from bookings.models import Booking, FlightItem, SeatAssignment
 from bookings.services.availability import Cabins
 from bookings.services.requests import FlightRequest, ItemRequest
+from config import search_cache
 from config.exceptions import ValidationFailed
 from flights.models import FlightInventory, Seat
 
@@ -224,5 +225,6 @@ def block_seat(*, flight_id: int, cabin_class: str, number: str, blocked: bool) 
         FlightInventory.objects.filter(pk=cabin.pk).update(
             available_seats=F("available_seats") - step, blocked_seats=F("blocked_seats") + step
         )
+        search_cache.inventory_changed(FlightInventory, [cabin.pk])
         seat.blocked = blocked
     return seat

@@ -342,6 +342,9 @@ HOLD_MAX_EXTENSIONS = env.int("HOLD_MAX_EXTENSIONS", default=1)
 MAX_ACTIVE_HOLDS_PER_CUSTOMER = env.int("MAX_ACTIVE_HOLDS_PER_CUSTOMER", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 
+# --- Search cache (config/search_cache.py): public search answers, seconds; 0 turns it off ---
+SEARCH_CACHE_SECONDS = env.float("SEARCH_CACHE_SECONDS", default=5.0)
+
 # --- Logging ----------------------------------------------------------------------------
 # LOG_FORMAT: plain (lines for a developer) or json (production's default).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
 from config.replicas import anonymous_reads_on_replica
 from flights import selectors, services
@@ -58,9 +59,17 @@ class FlightListView(GenericAPIView):
             cabin_class=filters.get("cabin_class"),
             seats=filters.get("seats"),
         )
-        page = self.paginate_queryset(flights)
-        data = _flight_serializer_class(request)(page, many=True).data
-        return self.get_paginated_response(data)
+        serializer = _flight_serializer_class(request)
+        day = filters.get("date")
+        return search_cache.search_response(
+            self,
+            # Staff see counters: their answers are never cached.
+            scope=search_cache.flight_scope(day)
+            if day and serializer is FlightSerializer
+            else None,
+            query=filters,
+            results=lambda: serializer(self.paginate_queryset(flights), many=True).data,
+        )
 
     @extend_schema(
         summary="Create a flight with its cabins (staff)",

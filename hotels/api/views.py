@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -6,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
 from config.replicas import anonymous_reads_on_replica
 from hotels import selectors, services
@@ -52,13 +55,23 @@ class HotelListView(GenericAPIView):
         query.is_valid(raise_exception=True)
         stay = query.stay()
         staff = staff_may(request, VIEW_NIGHTS_PERMISSION)
-        hotels = selectors.search_hotels(city=query.validated_data.get("city"), stay=stay)
-        page = selectors.hotel_listings(
-            self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
-        )
+        city = query.validated_data.get("city")
+        hotels = selectors.search_hotels(city=city, stay=stay)
         serializer = hotel_serializer_class(stay=stay, staff=staff)
-        data = serializer(page, many=True, context={"stay": stay}).data
-        return self.get_paginated_response(data)
+
+        def results():
+            page = selectors.hotel_listings(
+                self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
+            )
+            return serializer(page, many=True, context={"stay": stay}).data
+
+        return search_cache.search_response(
+            self,
+            # Staff see each night's counters: their answers are never cached.
+            scope=search_cache.hotel_scope(city) if city and not staff else None,
+            query={"city": city and city.lower(), "stay": stay and asdict(stay)},
+            results=results,
+        )
 
     @extend_schema(
         summary="Create a hotel with its room types (staff)",

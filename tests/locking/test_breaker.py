@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from rest_framework.views import APIView
 
 from config.api import throttles
+from flights.models import FlightInventory
 from locking import breaker, locks
 from tests.booking_requests import flight_item, hold_through_api
 from tests.conftest import client_for
@@ -131,6 +132,25 @@ def test_hung_redis_is_skipped_after_its_first_timeout_and_nothing_oversells(
     )
     assert not hung_redis.breaker.is_open
     assert opens() == opened_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_search_reads_postgresql_while_redis_hangs(hung_redis, api_client):
+    """The search cache goes through the same breaker: once Redis has timed
+    out, dated searches skip it and answer from PostgreSQL at once."""
+    cabin = FlightInventoryFactory(total_seats=5)
+    flight = cabin.flight
+    query = {"origin": flight.origin, "destination": flight.destination}
+    query["date"] = flight.departure_date.isoformat()
+    assert api_client.get("/api/v1/flights/", query).status_code == 200  # now cached
+    hung_redis.hang()
+    FlightInventory.objects.filter(pk=cabin.pk).update(available_seats=4, blocked_seats=1)
+    answers = [_timed(lambda: api_client.get("/api/v1/flights/", query)) for _ in range(5)]
+    for response, _ in answers:
+        assert response.status_code == 200
+        assert response.json()["results"][0]["cabins"][0]["available_seats"] == 4
+    assert all(took < FAST for _, took in answers[1:]), [took for _, took in answers]
+    assert hung_redis.breaker.is_open
 
 
 def _degraded_lock() -> bool:

@@ -1,0 +1,176 @@
+"""The index each query of the scale benchmark must use, read from
+PostgreSQL's EXPLAIN by name.
+
+Plans are taken on tables with tens of thousands of rows and fresh
+statistics (tests/plan_rows.py, then ANALYZE), not with `enable_seqscan =
+off`: forbidding sequential scans shows an index *can* serve a query, not
+that the planner *chooses* it, and on empty tables it chooses by default
+guesses (it took the nights' date index over the room type's for hotel
+search). At this size a full scan already costs more than the right index,
+so a plan that falls back to one, or to another index, fails here.
+
+Reconcile reads every counter, so its full check is a sequential pass by
+design (linear in the inventory); what must use indexes is its repair's
+re-check of a chunk of rows, which runs once per chunk."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.sites import site
+from django.db import connection, transaction
+from django.test import RequestFactory
+from django.utils import timezone
+
+from bookings import reconciliation
+from bookings.models import Booking
+from bookings.selectors import bookings_visible_to
+from bookings.services.expire import _overdue
+from flights.models import FlightInventory
+from flights.selectors import search_flights
+from hotels.models import RoomNight, RoomType
+from hotels.selectors import Stay, search_hotels
+from tests.factories import StaffFactory, UserFactory
+from tests.plan_rows import BOOKINGS, FLIGHTS, HOTELS, load
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rows")]
+
+
+@pytest.fixture(scope="module")
+def rows(django_db_setup, django_db_blocker):
+    """The rows, loaded once for the module in a transaction rolled back after
+    it (each test runs in a savepoint inside)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            load(FLIGHTS, HOTELS, BOOKINGS)
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def plan(queryset) -> str:
+    return queryset.explain()
+
+
+def assert_uses(plan_text: str, *indexes: str, unscanned: tuple[str, ...] = ()) -> None:
+    """The plan reads through each of `indexes`, and scans no table whole
+    (or, given `unscanned`, none of those: a small table it joins may be
+    hashed whole at this size)."""
+    for index in indexes:
+        assert f" {index} " in plan_text, plan_text
+    if unscanned:
+        for table in unscanned:
+            assert f"Seq Scan on {table} " not in plan_text, plan_text
+    else:
+        assert "Seq Scan" not in plan_text, plan_text
+
+
+def changelist_page(model, **params):
+    """The page query of `model`'s admin changelist with these filters, as a
+    superuser sees it."""
+    request = RequestFactory().get("/admin/", params)
+    request.user = StaffFactory(is_superuser=True)
+    changelist = site._registry[model].get_changelist_instance(request)
+    return changelist.queryset[: changelist.list_per_page]
+
+
+def today():
+    return timezone.now().date()
+
+
+def test_flight_search_by_route_and_day():
+    flights = search_flights(
+        origin="BAA", destination="BAB", departure_date=today() + timedelta(days=3), seats=2
+    )
+    assert_uses(plan(flights[:20]), "flight_route_day", "one_inventory_per_cabin")
+    assert_uses(plan(flights.order_by()), "flight_route_day")  # the page's count
+
+
+def test_hotel_search_by_city_for_a_stay():
+    stay = Stay(today() + timedelta(days=3), today() + timedelta(days=6), rooms=2)
+    hotels = search_hotels(city="city 7", stay=stay)
+    assert_uses(plan(hotels[:20]), "hotel_city_upper", "one_room_night_per_date")
+
+
+def test_a_customers_booking_list():
+    customer = UserFactory(username="plan7")
+    page = bookings_visible_to(customer)[:20]
+    assert_uses(plan(page), "booking_customer_recent")
+
+
+def test_the_sweeps_overdue_holds():
+    assert_uses(plan(_overdue(timezone.now())[:500]), "booking_held_expiry")
+
+
+@pytest.mark.parametrize(
+    ("params", "index"),
+    [
+        ({}, "booking_created"),
+        ({"status": "held"}, "booking_held_expiry"),
+        ({"created_at__gte": "yesterday"}, "booking_created"),
+    ],
+)
+def test_the_admin_booking_changelist(params, index):
+    if params.get("created_at__gte") == "yesterday":
+        params = {"created_at__gte": str(timezone.now() - timedelta(days=1))}
+    assert_uses(plan(changelist_page(Booking, **params)), index)
+
+
+def test_the_admin_cabin_changelist():
+    assert_uses(plan(changelist_page(FlightInventory)), "one_inventory_per_cabin")
+
+
+def test_the_admin_cabin_changelist_of_a_day():
+    """The flights of the day by index; their 60 cabins may be read with
+    the 9,000 others hashed, as the planner weighs it at this size."""
+    day = {
+        "flight__departure_date__gte": str(today()),
+        "flight__departure_date__lt": str(today() + timedelta(days=1)),
+    }
+    page = changelist_page(FlightInventory, **day)
+    assert_uses(plan(page), "flight_day", unscanned=("flights_flight",))
+
+
+@pytest.mark.parametrize("filtered_by", [None, "day", "room_type"])
+def test_the_admin_room_night_changelist(filtered_by):
+    params, index = {}, "room_night_day"
+    if filtered_by == "day":
+        params = {"date__gte": str(today()), "date__lt": str(today() + timedelta(days=1))}
+    elif filtered_by == "room_type":
+        params = {"room_type__id__exact": str(RoomType.objects.values_list("pk")[17][0])}
+        index = "one_room_night_per_date"
+    assert_uses(plan(changelist_page(RoomNight, **params)), index)
+
+
+def test_reconciles_recheck_of_a_chunk():
+    cabins = list(FlightInventory.objects.order_by("pk").values_list("pk", flat=True)[100:300])
+    nights = list(RoomNight.objects.order_by("pk").values_list("pk", flat=True)[100:300])
+    with plans_of_statements() as plans:
+        reconciliation._cabin_drift(cabins)
+        reconciliation._night_drift(nights)
+    cabin_plan, night_plan = plans
+    assert_uses(
+        cabin_plan,
+        "flights_flightinventory_pkey",
+        unscanned=("flights_flightinventory", "bookings_flightitem"),
+    )
+    assert_uses(night_plan, "hotels_roomnight_pkey", unscanned=("hotels_roomnight",))
+
+
+@contextmanager
+def plans_of_statements():
+    """The EXPLAIN of every statement run meanwhile, exactly as the code runs
+    it (the statement then runs as well)."""
+    plans = []
+
+    def explain_first(execute, sql, params, many, context):
+        with context["connection"].connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_first):
+        yield plans
