@@ -21,7 +21,8 @@ REFERENCE_PATTERN = re.compile(rf"^[{REFERENCE_ALPHABET}]{{6}}\Z")
 
 # A booking's items as its answer shows them.
 ITEMS = (
-    Prefetch("flight_items", queryset=FlightItem.objects.select_related("inventory")),
+    # With the flights: their dates name the cached searches a transition makes stale.
+    Prefetch("flight_items", queryset=FlightItem.objects.select_related("inventory__flight")),
     Prefetch("hotel_items", queryset=HotelItem.objects.all()),
 )
 

@@ -21,7 +21,7 @@ from django.db.models import Model, Q
 from bookings.models import Booking
 from bookings.services import statements
 from bookings.services.requests import HotelRequest
-from config import search_cache  # cached searches go stale when units move
+from config import search_cache
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 
@@ -76,19 +76,27 @@ def move(model: type[Model], units_by_row: Mapping[int, int], *, source: str, ta
         statements.move_counters(
             model, units_by_row, source=f"{source}_{unit}", target=f"{target}_{unit}"
         )
-        search_cache.inventory_changed(model, units_by_row)  # cached searches, after commit
 
 
 def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> None:
-    """Move every unit of these bookings' items: cabins first, then nights."""
+    """Move every unit of these bookings' items: cabins first, then nights.
+    A move to or from `available` changes what searches show: their cached
+    answers go stale after commit (the flights' dates come with the items,
+    `selectors.ITEMS`)."""
     seats: Counter[int] = Counter()
+    flight_dates = set()
     stays = []
     for booking in bookings:
         for item in booking.flight_items.all():
             seats[item.inventory_id] += item.seats
+            flight_dates.add(item.inventory.flight.departure_date)
         stays += booking.hotel_items.all()
+    rooms = _rooms_by_night(stays)
     move(FlightInventory, seats, source=source, target=target)
-    move(RoomNight, _rooms_by_night(stays), source=source, target=target)
+    move(RoomNight, rooms, source=source, target=target)
+    if "available" in (source, target):
+        search_cache.scopes_changed(flight_dates=flight_dates)
+        search_cache.inventory_changed(RoomNight, rooms)
 
 
 def _rooms_by_night(stays) -> Counter[int]:
