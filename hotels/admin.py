@@ -206,15 +206,27 @@ class RoomTypeAdmin(admin.ModelAdmin):
 
 
 class RoomTypeFilter(admin.RelatedFieldListFilter):
-    """Room types named with their hotel in one query; only the chosen hotel's
-    when a hotel is chosen."""
+    """The room types of the chosen hotel (or of the chosen room type's
+    hotel), named with it in one query. With no hotel chosen it offers none
+    and hides: every room type of 2,000 hotels is 8,000 links on every page."""
 
     def field_choices(self, field, request, model_admin):
-        room_types = RoomType.objects.select_related("hotel").order_by("hotel__name", "code")
-        hotel = request.GET.get("room_type__hotel__id__exact")
-        if hotel and hotel.isdigit():
-            room_types = room_types.filter(hotel_id=hotel)
+        hotel = request.GET.get("room_type__hotel__id__exact", "")
+        room_type = request.GET.get(self.lookup_kwarg, "")
+        if hotel.isdigit():
+            room_types = RoomType.objects.filter(hotel_id=hotel)
+        elif room_type.isdigit():
+            room_types = RoomType.objects.filter(hotel__room_types=room_type)
+        else:
+            return []
+        room_types = room_types.select_related("hotel").order_by("code", "pk")
         return [(room_type.pk, str(room_type)) for room_type in room_types]
+
+    def has_output(self) -> bool:
+        """Shown, and so applied (the changelist drops a filter without
+        output), whenever it is chosen or has choices: a hotel's one room
+        type counts."""
+        return bool(self.lookup_choices) or self.lookup_kwarg in self.used_parameters
 
 
 @admin.register(RoomNight)
@@ -227,7 +239,9 @@ class RoomNightAdmin(admin.ModelAdmin):
     )
     search_fields = ("room_type__code", "room_type__hotel__name")
     list_select_related = ("room_type__hotel",)
-    date_hierarchy = "date"
+    # No date_hierarchy: its links read every distinct year (then month, day)
+    # of a year of nights, a scan of the table on every page. The date filter
+    # above and `?date__gte=…&date__lt=…` go through the (date, ...) index.
     # Nights of a day together, in an order the (date, ...) index serves.
     ordering = ("date", "room_type_id")
     show_facets = admin.ShowFacets.NEVER

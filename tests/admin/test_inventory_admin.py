@@ -587,14 +587,21 @@ def test_room_nights_are_listed_by_hotel_room_type_and_date(superuser):
         (other.pk, D + timedelta(1)),
         (other.pk, D + timedelta(2)),
     }
-    assert nights(date__day=2, date__month=6, date__year=2030) == {
+    assert nights(date__gte=D + timedelta(1), date__lt=D + timedelta(2)) == {
         (metropole.pk, D + timedelta(1)),
         (other.pk, D + timedelta(1)),
-    }  # the date hierarchy
-    # With a hotel chosen, the room type filter offers only that hotel's.
-    page = client.get(NIGHTS, {"room_type__hotel__id__exact": metropole.hotel_id}).content
-    assert b"Metropole DLX" in page and b"Metropole STE" in page
-    assert b"Caravelle STD" not in page
+    }  # a day, as the date filter and the availability page link it
+    # With a hotel (or one of its room types) chosen, the room type filter
+    # offers only that hotel's; with neither, none.
+    for chosen in (
+        {"room_type__hotel__id__exact": metropole.hotel_id},
+        {"room_type__id__exact": metropole.pk},
+    ):
+        page = client.get(NIGHTS, chosen).content
+        assert b"Metropole DLX" in page and b"Metropole STE" in page
+        assert b"Caravelle STD" not in page
+    page = client.get(NIGHTS).content
+    assert b"Metropole DLX" not in page and b"Caravelle STD" not in page
 
 
 # --- Availability for a date range: the admin refuses what the API refuses -------------
