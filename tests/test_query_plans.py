@@ -134,15 +134,19 @@ def test_the_admin_cabin_changelist_of_a_day():
     assert_uses(plan(page), "flight_day", unscanned=("flights_flight",))
 
 
-@pytest.mark.parametrize("filtered_by", [None, "day", "room_type"])
+@pytest.mark.parametrize("filtered_by", [None, "day", "room_type", "hotel"])
 def test_the_admin_room_night_changelist(filtered_by):
-    params, index = {}, "room_night_day"
+    params, index, unscanned = {}, "room_night_day", ()
     if filtered_by == "day":
         params = {"date__gte": str(today()), "date__lt": str(today() + timedelta(days=1))}
     elif filtered_by == "room_type":
         params = {"room_type__id__exact": str(RoomType.objects.values_list("pk")[17][0])}
         index = "one_room_night_per_date"
-    assert_uses(plan(changelist_page(RoomNight, **params)), index)
+    elif filtered_by == "hotel":
+        # The hotel's few room types, then their nights by the unique index.
+        params = {"room_type__hotel__id__exact": str(RoomType.objects.values_list("hotel")[17][0])}
+        index, unscanned = "one_room_night_per_date", ("hotels_roomnight",)
+    assert_uses(plan(changelist_page(RoomNight, **params)), index, unscanned=unscanned)
 
 
 def test_reconciles_recheck_of_a_chunk():
