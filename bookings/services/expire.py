@@ -172,7 +172,8 @@ def _expire(
     """Lock up to `limit` bookings of `overdue` (skipping those locked
     elsewhere, unless told not to) and expire them through the transition path."""
     locked = overdue.select_for_update(skip_locked=skip_locked, of=("self",))
-    bookings = list(locked.prefetch_related(*BATCH_ITEMS)[:limit])
+    # The stored answer of an idempotent hold is no part of a transition.
+    bookings = list(locked.defer("idempotent_response").prefetch_related(*BATCH_ITEMS)[:limit])
     change_status(bookings, to_status=EXPIRED, actor=None, now=now, note=note, expired_at=now)
     return bookings
 
