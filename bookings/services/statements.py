@@ -2,7 +2,8 @@
 figure says it pays (README, Performance: each one's side-by-side ratio
 against its ORM twin): a transition's counter move, a hold's whole write
 (booking, items, history, event and its counter move), a transition's status
-change. Everything else goes through the ORM.
+change; and one read, the room nights of a batch of stays (the sweep's and
+a cancel's counter moves). Everything else goes through the ORM.
 
 Each statement has an ORM twin in tests/bookings/statement_twins.py, and
 tests/bookings/test_statements.py checks that both leave the database in the

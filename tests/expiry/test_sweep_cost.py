@@ -10,9 +10,11 @@ import pytest
 from django.db import connection
 
 from bookings import services
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking, BookingStatus, HotelItem
 from bookings.reconciliation import find_drift
-from bookings.services import expire
+from bookings.services import expire, statements
+from hotels.models import RoomNight
+from tests.bookings import statement_twins
 from tests.expiry.conftest import assert_no_drift
 from tests.factories import FlightInventoryFactory, RoomTypeFactory, UserFactory, put_nights_on_sale
 from tests.holds import make_overdue
@@ -124,3 +126,31 @@ def test_the_drift_query_is_not_jit_compiled(spread_holds):
             cursor.execute("RESET jit_above_cost")
     assert len(plans) == 2  # cabins, room nights
     assert [plan for plan in plans if "JIT" in plan] == []
+
+
+@pytest.mark.django_db
+def test_rooms_by_night_sums_what_its_orm_twin_does():
+    """Overlapping stays of two room types, one night off sale: the same
+    rooms per night as reading each stay's nights one by one."""
+    first = date.today() + timedelta(days=5)
+    types = [RoomTypeFactory(), RoomTypeFactory()]
+    for room_type in types:
+        put_nights_on_sale(room_type, first, nights=10, rooms=9)
+    RoomNight.objects.filter(room_type=types[1], date=first + timedelta(days=3)).delete()
+    stays = [
+        HotelItem(
+            room_type=room_type,
+            check_in=first + timedelta(days=start),
+            check_out=first + timedelta(days=start + length),
+            rooms=rooms,
+        )
+        for room_type, start, length, rooms in (
+            (types[0], 0, 3, 1),
+            (types[0], 2, 4, 2),
+            (types[1], 1, 5, 3),
+            (types[1], 9, 1, 1),
+        )
+    ]
+    expected = statement_twins.rooms_by_night(stays)
+    assert statements.rooms_by_night(stays) == expected
+    assert sum(expected.values()) == 1 * 3 + 2 * 4 + 3 * 4 + 1
