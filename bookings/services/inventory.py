@@ -10,7 +10,7 @@ Locks are FOR NO KEY UPDATE: the counters are no key, so inserting a booking
 item that refers to a row (a key-share lock) is not blocked by them.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import reduce
@@ -91,29 +91,9 @@ def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> N
             seats[item.inventory_id] += item.seats
             flight_dates.add(item.inventory.flight.departure_date)
         stays += booking.hotel_items.all()
-    rooms = _rooms_by_night(stays)
+    rooms = statements.rooms_by_night(stays)
     move(FlightInventory, seats, source=source, target=target)
     move(RoomNight, rooms, source=source, target=target)
     if "available" in (source, target):
         search_cache.scopes_changed(flight_dates=flight_dates)
         search_cache.inventory_changed(RoomNight, rooms)
-
-
-def _rooms_by_night(stays) -> Counter[int]:
-    """The rooms of hotel items per room night, from one query."""
-    rooms: Counter[int] = Counter()
-    if not stays:
-        return rooms
-    by_room_type = defaultdict(list)
-    for stay in stays:
-        by_room_type[stay.room_type_id].append(stay)
-    nights = RoomNight.objects.filter(
-        room_type_id__in=by_room_type,
-        date__gte=min(stay.check_in for stay in stays),
-        date__lt=max(stay.check_out for stay in stays),
-    ).values_list("pk", "room_type_id", "date")
-    for pk, room_type_id, night in nights:
-        for stay in by_room_type[room_type_id]:
-            if stay.check_in <= night < stay.check_out:
-                rooms[pk] += stay.rooms
-    return rooms
