@@ -16,9 +16,9 @@ from datetime import date
 from functools import reduce
 from operator import or_
 
-from django.db.models import Model, Q
+from django.db.models import F, Model, Q, Sum
 
-from bookings.models import Booking
+from bookings.models import Booking, HotelItem
 from bookings.services import statements
 from bookings.services.requests import HotelRequest
 from config import search_cache
@@ -91,9 +91,33 @@ def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> N
             seats[item.inventory_id] += item.seats
             flight_dates.add(item.inventory.flight.departure_date)
         stays += booking.hotel_items.all()
-    rooms = statements.rooms_by_night(stays)
+    rooms = _rooms_by_night(stays)
     move(FlightInventory, seats, source=source, target=target)
     move(RoomNight, rooms, source=source, target=target)
     if "available" in (source, target):
         search_cache.scopes_changed(flight_dates=flight_dates)
         search_cache.inventory_changed(RoomNight, rooms)
+
+
+def _rooms_by_night(stays: Sequence[HotelItem]) -> Counter[int]:
+    """The rooms of hotel items (stays) per room night, in one query: the
+    stays' rows joined to their room types' nights from check-in to the
+    night before check-out, by the (room type, date) index. A sweep batch's
+    stays lie all over the year: one range per batch read every night of
+    their room types in between (16,000 rows for 170 stays at a tenth of
+    `seed_scale`), an OR of one range per stay costs more Python to build
+    than the rows it saves; this join reads the nights they cover."""
+    if not stays:
+        return Counter()
+    nights = (
+        RoomNight.objects.filter(
+            room_type__booking_items__in=[stay.pk for stay in stays],
+            room_type__booking_items__check_in__lte=F("date"),
+            room_type__booking_items__check_out__gt=F("date"),
+        )
+        .order_by()
+        .values("pk")
+        .annotate(rooms=Sum("room_type__booking_items__rooms"))
+        .values_list("pk", "rooms")
+    )
+    return Counter(dict(nights))

@@ -2,15 +2,13 @@
 figure says it pays (README, Performance: each one's side-by-side ratio
 against its ORM twin): a transition's counter move, a hold's whole write
 (booking, items, history, event and its counter move), a transition's status
-change; and one read, the room nights of a batch of stays (the sweep's and
-a cancel's counter moves). Everything else goes through the ORM.
+change. Everything else goes through the ORM.
 
 Each statement has an ORM twin in tests/bookings/statement_twins.py, and
 tests/bookings/test_statements.py checks that both leave the database in the
 same state. Callers run them inside transaction.atomic().
 """
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from django.db import connection
@@ -237,40 +235,3 @@ def _columns(prefix: str, lines, names) -> dict[str, list]:
 
 def _jsonb(value):
     return None if value is None else Jsonb(value)
-
-
-_ROOMS_BY_NIGHT_SQL = """
-SELECT night.id, SUM(stay.rooms)::integer
-FROM unnest(
-    %(room_types)s::bigint[], %(check_ins)s::date[], %(check_outs)s::date[], %(rooms)s::integer[]
-) AS stay(room_type_id, check_in, check_out, rooms)
-JOIN hotels_roomnight AS night ON night.room_type_id = stay.room_type_id
-    AND night.date >= stay.check_in AND night.date < stay.check_out
-GROUP BY night.id
-"""
-
-
-def rooms_by_night(stays: Sequence[HotelItem]) -> Counter[int]:
-    """The rooms of hotel items (stays) per room night: each stay's own nights
-    only, read by (room type, date) from the index, in one statement.
-
-    Gain: a sweep batch's stays lie all over the year; the ORM's one range
-    per batch read every night of their room types in between (16,000 rows
-    for 170 stays at a tenth of `seed_scale`) and an OR of one range per
-    stay costs more to build and compile than the rows it saves (66 us of
-    Python per swept booking); this reads the 340 nights they cover."""
-    rooms: Counter[int] = Counter()
-    if not stays:
-        return rooms
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ROOMS_BY_NIGHT_SQL,
-            {
-                "room_types": [stay.room_type_id for stay in stays],
-                "check_ins": [stay.check_in for stay in stays],
-                "check_outs": [stay.check_out for stay in stays],
-                "rooms": [stay.rooms for stay in stays],
-            },
-        )
-        rooms.update(dict(cursor.fetchall()))
-    return rooms

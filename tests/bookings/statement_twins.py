@@ -3,8 +3,6 @@ in plain Django. tests/bookings/test_statements.py checks that each pair
 leaves the database in the same state; swapping a twin in for its statement
 is how the README's side-by-side ratio of each statement was measured."""
 
-from collections import Counter
-
 from django.db.models import F
 
 from bookings.models import FlightItem, HotelItem
@@ -45,15 +43,3 @@ def change_status(bookings, history, events, fields):
     )
     type(history[0]).objects.bulk_create(history)
     Event.objects.bulk_create(events)
-
-
-def rooms_by_night(stays):
-    """The rooms per room night of each stay's own nights, read night by night."""
-    rooms = Counter()
-    for stay in stays:
-        nights = RoomNight.objects.filter(
-            room_type_id=stay.room_type_id, date__gte=stay.check_in, date__lt=stay.check_out
-        )
-        for pk in nights.values_list("pk", flat=True):
-            rooms[pk] += stay.rooms
-    return rooms
