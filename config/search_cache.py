@@ -129,7 +129,7 @@ def inventory_changed(model: type[Model], pks: Iterable[int]) -> None:
     any other model or no rows). Looked up after the commit, outside every
     row lock; a failure is logged, never raised into a change that stands."""
     pks = list(pks)
-    if pks and model in (FlightInventory, RoomNight):
+    if pks and model in (FlightInventory, RoomNight) and _caching():
         transaction.on_commit(lambda: _bump(_scopes_of(model, pks)), robust=True)
 
 
@@ -143,7 +143,7 @@ def rows_taken(cabins: Iterable[FlightInventory], nights: Iterable[RoomNight]) -
 def scopes_changed(*, flight_dates: Iterable[date] = (), cities: Iterable[str] = ()) -> None:
     """The same, for callers that know the dates or cities (staff's edits)."""
     scopes = {flight_scope(day) for day in flight_dates} | {hotel_scope(c) for c in cities}
-    if scopes:
+    if scopes and _caching():
         transaction.on_commit(lambda: _bump(scopes), robust=True)
 
 
@@ -165,6 +165,11 @@ def _bump(scopes: Iterable[str]) -> None:
             pipe.execute()
     except RedisError as exc:
         logger.warning("search cache versions %s not bumped: %r", sorted(scopes), exc)
+
+
+def _caching() -> bool:
+    """With the cache off nothing is cached under a version: none to bump."""
+    return settings.SEARCH_CACHE_SECONDS > 0
 
 
 def _version_key(scope: str) -> str:

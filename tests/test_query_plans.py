@@ -171,9 +171,10 @@ def plans_of_statements():
     plans = []
 
     def explain_first(execute, sql, params, many, context):
-        with context["connection"].connection.cursor() as cursor:
-            cursor.execute("EXPLAIN " + sql, params)
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):  # not SAVEPOINT, SET, ...
+            with context["connection"].connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sql, params)
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(explain_first):

@@ -140,7 +140,8 @@ def test_the_nights_of_stays_are_summed_as_read_one_by_one():
     booking = Booking.objects.create(
         customer=UserFactory(),
         status=BookingStatus.RELEASED,
-        expires_at=timezone.now(),
+        created_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(minutes=15),
         total_price=0,
         currency="EUR",
     )
