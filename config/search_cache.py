@@ -133,11 +133,13 @@ def inventory_changed(model: type[Model], pks: Iterable[int]) -> None:
         transaction.on_commit(lambda: _bump(_scopes_of(model, pks)), robust=True)
 
 
-def rows_taken(cabins: Iterable[FlightInventory], nights: Iterable[RoomNight]) -> None:
-    """The same for a hold's locked rows: its cabins were read with their
-    flights, so their dates cost no query."""
-    scopes_changed(flight_dates={cabin.flight.departure_date for cabin in cabins})
-    inventory_changed(RoomNight, [night.pk for night in nights])
+def rows_changed(cabins: Iterable[FlightInventory], night_pks: Iterable[int]) -> None:
+    """The same for rows a hold or a transition already read: their cabins
+    come with their flights, so their dates cost no query (and are not read
+    at all while the cache is off)."""
+    if _caching():
+        scopes_changed(flight_dates={cabin.flight.departure_date for cabin in cabins})
+        inventory_changed(RoomNight, night_pks)
 
 
 def scopes_changed(*, flight_dates: Iterable[date] = (), cities: Iterable[str] = ()) -> None:

@@ -178,7 +178,7 @@ def _write_booking(customer, items, cabins, nights, now, idempotency_key, finger
             rooms=availability.rooms_by_night(items, nights),
         )
         if written:
-            search_cache.rows_taken(cabins.values(), nights.values())  # stale after commit
+            search_cache.rows_changed(cabins.values(), [night.pk for night in nights.values()])
             relay_after_commit()
             return booking, lines
         booking.reference = new_reference()

@@ -84,19 +84,18 @@ def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> N
     answers go stale after commit (the flights' dates come with the items,
     `selectors.ITEMS`)."""
     seats: Counter[int] = Counter()
-    flight_dates = set()
+    cabins = []
     stays = []
     for booking in bookings:
         for item in booking.flight_items.all():
             seats[item.inventory_id] += item.seats
-            flight_dates.add(item.inventory.flight.departure_date)
+            cabins.append(item.inventory)
         stays += booking.hotel_items.all()
     rooms = _rooms_by_night(stays)
     move(FlightInventory, seats, source=source, target=target)
     move(RoomNight, rooms, source=source, target=target)
     if "available" in (source, target):
-        search_cache.scopes_changed(flight_dates=flight_dates)
-        search_cache.inventory_changed(RoomNight, rooms)
+        search_cache.rows_changed(cabins, rooms)
 
 
 def _rooms_by_night(stays: Sequence[HotelItem]) -> Counter[int]:

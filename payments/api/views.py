@@ -18,8 +18,7 @@ from payments.api.serializers import (
 )
 
 
-def _booking(request, reference):
-    booking = selectors.booking_for(request.user, reference)
+def _found(booking):
     if booking is None:
         raise exceptions.NotFound("No booking with this reference.")
     return booking
@@ -30,9 +29,7 @@ class BookingPaymentsView(APIView):
 
     @extend_schema(responses={200: PaymentSerializer(many=True)})
     def get(self, request, reference):
-        booking = selectors.booking_named(request.user, reference).first()  # its items unneeded
-        if booking is None:
-            raise exceptions.NotFound("No booking with this reference.")
+        booking = _found(selectors.booking_named(request.user, reference).first())  # no items
         payments = booking.payments.select_related("booking")
         return Response(PaymentSerializer(payments, many=True, context={"request": request}).data)
 
@@ -61,7 +58,7 @@ class ConfirmView(APIView):
     def post(self, request, reference):
         """Staff record a payment taken outside the service; a customer pays
         through the booking's payments instead (402)."""
-        booking = _booking(request, reference)
+        booking = _found(selectors.booking_for(request.user, reference))
         if not request.user.is_staff:
             raise PaymentRequired()
         serializer = ConfirmSerializer(data=request.data)
