@@ -197,6 +197,7 @@ def overdue_holds(
     from flights.models import FlightInventory
     from hotels.models import RoomNight
 
+    references = _fresh_references(count)
     if inventory_id is None:
         inventory_id = inventory(cabins=[count])["cabins"][0]["inventory_id"]
     if not customers:
@@ -210,6 +211,7 @@ def overdue_holds(
     with transaction.atomic():
         bookings = Booking.objects.bulk_create(
             Booking(
+                reference=references[i],
                 customer_id=customers[i % len(customers)],
                 created_at=created,
                 expires_at=expires,
@@ -273,6 +275,20 @@ def overdue_holds(
         "ids": [bookings[0].pk, bookings[-1].pk],
         "committed_at": timezone.now().isoformat(),
     }
+
+
+def _fresh_references(count: int) -> list[str]:
+    """`count` booking references, distinct and none in use: a bulk insert of
+    tens of thousands of random draws would otherwise meet a taken one (the
+    birthday bound of a billion codes) and fail whole."""
+    from bookings.models import Booking, new_reference
+
+    drawn: set[str] = set()
+    while len(drawn) < count:
+        drawn.update(new_reference() for _ in range(count - len(drawn)))
+        taken = Booking.objects.filter(reference__in=drawn).values_list("reference", flat=True)
+        drawn -= set(taken)
+    return list(drawn)
 
 
 def payable_holds(*, count: int, customers: list[int] | None = None) -> list[dict]:

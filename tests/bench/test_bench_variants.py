@@ -123,3 +123,20 @@ def test_payable_holds_are_confirmed_by_their_signed_webhooks(client, customer):
         assert answer.status_code == 200, answer.content
     assert set(Booking.objects.values_list("status", flat=True)) == {"confirmed"}
     assert_inventory_consistent()
+
+
+@pytest.mark.django_db
+def test_seeded_holds_draw_references_none_taken_and_none_twice(customer, monkeypatch):
+    first = seed.overdue_holds(count=1, customers=[customer.pk])
+    taken = Booking.objects.get(pk=first["ids"][0]).reference
+    draws = iter([taken, "BBBBBB", "BBBBBB", "CCCCCC"])
+    monkeypatch.setattr("bookings.models.new_reference", lambda: next(draws))
+
+    made = seed.overdue_holds(count=2, customers=[customer.pk])
+
+    first_id, last_id = made["ids"]
+    references = Booking.objects.filter(pk__range=(first_id, last_id)).values_list(
+        "reference", flat=True
+    )
+    assert sorted(references) == ["BBBBBB", "CCCCCC"]
+    assert_inventory_consistent()

@@ -56,6 +56,9 @@ def wait_for_status(api, url: str, status: str, timeout: float = 30.0) -> dict:
 def test_hold_pay_in_the_checkout_and_see_it_confirmed_in_the_admin(live_server, worker):
     from playwright.sync_api import expect, sync_playwright
 
+    # The sandbox's callback goes through the real worker: on a loaded CI
+    # machine a page can take longer than Playwright's default 5 s to show it.
+    expect.set_options(timeout=20_000)
     cabin = FlightInventoryFactory(total_seats=10)
     customer, staff = UserFactory(), StaffFactory(is_superuser=True)
     api = requests.Session()
