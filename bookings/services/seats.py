@@ -2,13 +2,15 @@
 or picked side by side), freed when a booking leaves held or confirmed, and
 blocked or unblocked by staff.
 
-Seat rows are locked after their cabin's row (see `inventory`): every write
-to a cabin's seats holds that cabin's row lock first, and chosen seats are
-then locked in primary-key order in one statement, so two customers choosing
-overlapping seats wait on the cabin and never on each other crosswise. A
-cabin without a map (`has_seat_map`, read from the locked cabin row) never
-touches a Seat row: it costs no query. The partial unique constraint on
-SeatAssignment is the last word: a seat has at most one active assignment.
+Every write to a cabin's seats (a hold taking them, a seat change, staff
+blocking one, a repair) holds that cabin's row lock first (see `inventory`),
+so the cabin's takers run one at a time: a hold reads the free seats
+without locking them, and no seat it read free is taken by anyone else
+before it commits. Two customers choosing overlapping seats wait on the
+cabin, never on each other crosswise. A cabin without a map (`has_seat_map`,
+read from the locked cabin row) never touches a Seat row: it costs no query.
+The partial unique constraint on SeatAssignment is the last word: a seat has
+at most one active assignment.
 """
 
 from collections import defaultdict
@@ -28,9 +30,12 @@ from config import search_cache
 from config.exceptions import ValidationFailed
 from flights.models import FlightInventory, Seat
 
-# How many free seats, front to back, the automatic choice looks at: enough
-# for side by side in a few rows, few enough to stay cheap on a huge cabin.
+# How many free seats, front to back, the automatic choice of several seats
+# looks at: enough for side by side in a few rows, few enough to stay cheap on
+# a huge cabin. One seat needs no window: it is the first free one.
 PICK_WINDOW = 64
+# The columns a pick reads, in Seat's field order (for `Seat.from_db`).
+PICKED_FIELDS = ("id", "row", "column", "number")
 
 
 @dataclass
@@ -90,12 +95,7 @@ def _check_chosen_on_maps(mapped) -> None:
 
 def _take_chosen(chosen, choice: SeatChoice) -> None:
     wanted = [Q(inventory=cabin, number__in=item.seat_numbers) for _, item, cabin in chosen]
-    seats = (
-        Seat.objects.select_for_update(no_key=True, of=("self",))
-        .filter(reduce(or_, wanted))
-        .annotate(taken=active_seats())
-        .order_by("pk")
-    )
+    seats = Seat.objects.filter(reduce(or_, wanted)).annotate(taken=active_seats())
     found = {(seat.inventory_id, seat.number): seat for seat in seats}
     errors, claimed = [], set()
     for i, item, cabin in chosen:
@@ -127,25 +127,27 @@ def _seat_error(index: int, code: str, detail: str) -> dict:
 def pick(cabin: FlightInventory, count: int, *, exclude: Iterable[int] = ()) -> list[Seat]:
     """`count` free seats of the cabin, side by side in one row when it can,
     else in as few rows as it can, from the first PICK_WINDOW free seats
-    front to back. Seats another transaction holds locked are skipped, not
-    waited for. Fewer than `count` when the cabin has no more."""
-    free = list(
-        Seat.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-        .filter(inventory=cabin, blocked=False)
-        .exclude(pk__in=list(exclude))
-        .exclude(active_seats())
-        .order_by("row", "column")
-        .only("pk", "row", "column", "number")[: max(PICK_WINDOW, count)]
-    )
-    if len(free) <= count:
-        return free
-    rows: dict[int, list[Seat]] = defaultdict(list)
-    for seat in free:
-        rows[seat.row].append(seat)
-    return side_by_side(rows, count) or fewest_rows(rows, count)
+    front to back (one seat: the first free one, read alone). Fewer than
+    `count` when the cabin has no more.
+
+    The caller holds the cabin's row lock, so the seats are read, not locked:
+    locking the window wrote a tuple lock per seat read to use one of them.
+    They are read as tuples, and only the picked ones become Seat instances."""
+    free = Seat.objects.filter(inventory=cabin, blocked=False).exclude(active_seats())
+    exclude = list(exclude)
+    if exclude:
+        free = free.exclude(pk__in=exclude)
+    window = 1 if count == 1 else max(PICK_WINDOW, count)
+    seats = list(free.order_by("row", "column").values_list(*PICKED_FIELDS, named=True)[:window])
+    if len(seats) > count:
+        rows: dict[int, list] = defaultdict(list)
+        for seat in seats:
+            rows[seat.row].append(seat)
+        seats = side_by_side(rows, count) or fewest_rows(rows, count)
+    return [Seat.from_db(free.db, PICKED_FIELDS, seat) for seat in seats]
 
 
-def side_by_side(rows: Mapping[int, list[Seat]], count: int) -> list[Seat]:
+def side_by_side(rows: Mapping[int, list], count: int) -> list:
     """The first `count` adjacent free seats in one row (an aisle between two
     seats makes their columns two apart), front to back; [] if none."""
     for seats in rows.values():
@@ -156,9 +158,9 @@ def side_by_side(rows: Mapping[int, list[Seat]], count: int) -> list[Seat]:
     return []
 
 
-def fewest_rows(rows: Mapping[int, list[Seat]], count: int) -> list[Seat]:
+def fewest_rows(rows: Mapping[int, list], count: int) -> list:
     """`count` seats from the rows with the most free seats (front first on a tie)."""
-    picked: list[Seat] = []
+    picked: list = []
     for row in sorted(rows, key=lambda row: (-len(rows[row]), row)):
         picked += rows[row][: count - len(picked)]
         if len(picked) == count:

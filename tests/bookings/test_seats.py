@@ -88,6 +88,20 @@ def test_when_no_row_has_them_side_by_side_the_fewest_rows(customer, other_custo
     assert seat_numbers(booking) == ["11A", "11D"]
 
 
+def test_one_seat_is_the_first_free_one_front_to_back(customer, other_customer):
+    """One seat is picked without a window: past held and blocked seats, and
+    past the seat another item of the same hold just took."""
+    cabin = seat_mapped_cabin(rows=3, columns="ABC DEF")
+    hold_seats(other_customer, cabin, "10A", "10B", "10D")
+    seat_service.block_seat(
+        flight_id=cabin.flight_id, cabin_class="economy", number="10C", blocked=True
+    )
+    one = services.FlightRequest(cabin.flight_id, cabin.cabin_class, 1)
+    booking = services.hold_booking(customer=customer, items=[one, one]).booking
+    assert seat_numbers(booking) == ["10E", "10F"]
+    assert_inventory_consistent()
+
+
 def hold_seats(customer, cabin, *numbers: str) -> Booking:
     item = services.FlightRequest(cabin.flight_id, cabin.cabin_class, len(numbers), numbers)
     return services.hold_booking(customer=customer, items=[item]).booking

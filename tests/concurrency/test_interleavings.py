@@ -12,17 +12,18 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatusChange
+from bookings import services
+from bookings.models import Booking, BookingStatusChange, SeatAssignment
 from bookings.services import (
     cancel_booking,
     confirm_booking,
     expire_bookings,
     expire_overdue_holds,
 )
-from flights.models import FlightInventory
+from flights.models import FlightInventory, Seat
 from tests.booking_requests import flight_item
 from tests.conftest import client_for
-from tests.factories import FlightInventoryFactory
+from tests.factories import FlightInventoryFactory, seat_mapped_cabin
 from tests.holds import hold_through_services, make_overdue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
@@ -117,6 +118,58 @@ def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_cu
         assert response.status_code == 201
         assert Booking.objects.get().customer == other_customer
     assert (cabin.available_seats, cabin.held_seats) == (0, 1)
+
+
+@pytest.mark.parametrize("first_hold", ["commits", "rolls back"])
+def test_a_seat_pick_waits_for_the_cabin_and_takes_the_next_free_seat(
+    customer, other_customer, first_hold
+):
+    """Seats are read, not locked: a second pick on the cabin waits for the
+    first hold's cabin row, then reads the seats as that hold left them (the
+    next seat if it committed, the same one if it rolled back), never the
+    seat the first hold is taking."""
+    cabin = seat_mapped_cabin(rows=2)
+    competitor_client = client_for(other_customer)
+
+    class RolledBack(Exception):
+        pass
+
+    ends = pytest.raises(RolledBack) if first_hold == "rolls back" else nullcontext()
+    with ends, transaction.atomic():
+        hold_through_services(customer, cabin)
+        competitor = Competitor(
+            lambda: competitor_client.post(
+                "/api/v1/bookings/", {"items": [flight_item(cabin)]}, format="json"
+            )
+        )
+        assert competitor.wait_until_blocked_on_a_lock() == "transactionid"
+        if first_hold == "rolls back":
+            raise RolledBack()
+
+    response = competitor.finish()
+    assert response.status_code == 201, response.json()
+    expected = ["10B"] if first_hold == "commits" else ["10A"]
+    assert response.json()["items"][0]["seat_numbers"] == expected
+    active = SeatAssignment.objects.filter(active=True)
+    assert sorted(active.values_list("seat__number", flat=True)) == sorted({"10A", *expected})
+
+
+@pytest.mark.parametrize("seat_numbers", [(), ("11B",)], ids=["picked", "chosen"])
+def test_a_hold_taking_seats_leaves_every_seat_row_unlocked(customer, seat_numbers):
+    """The cabin's row lock serializes whoever takes the cabin's seats, so a
+    hold locks no seat row: while it is open, another transaction can lock
+    every seat of the cabin (a pick used to lock all the seats it read)."""
+    cabin = seat_mapped_cabin(rows=20)
+    item = services.FlightRequest(cabin.flight_id, cabin.cabin_class, 1, seat_numbers)
+
+    def lockable_seats() -> int:
+        with transaction.atomic():
+            seats = Seat.objects.select_for_update(no_key=True, skip_locked=True)
+            return len(seats.filter(inventory=cabin))
+
+    with transaction.atomic():
+        services.hold_booking(customer=customer, items=[item])
+        assert Competitor(lockable_seats).finish() == cabin.total_seats == 120
 
 
 def test_rows_are_locked_in_key_order_whatever_the_request_order(customer, other_customer):
