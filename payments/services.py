@@ -23,10 +23,9 @@ from bookings.exceptions import (
     NotPermitted,
     PaymentReferenceMismatch,
 )
-from bookings.models import Booking, BookingStatusChange
+from bookings.models import Booking, BookingStatus, BookingStatusChange
 from bookings.selectors import ITEMS
-from bookings.services import confirm_booking
-from bookings.services.confirm import confirm_ended_hold
+from bookings.services.confirm import confirm_ended_hold, confirm_locked
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import actor_kind, lock_booking, lock_one_of, require_held
 from config.exceptions import ServiceUnavailable, ValidationFailed
@@ -170,11 +169,7 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
         )
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         payment.booking = booking  # as locked and read above, not read once more
-        if ProcessedWebhook.objects.filter(
-            provider=adapter.name, webhook_id=outcome.webhook_id
-        ).exists():
-            return
-        try:
+        try:  # the unique (provider, webhook id) pair refuses a repeat
             with transaction.atomic():
                 ProcessedWebhook.objects.create(
                     provider=adapter.name,
@@ -182,7 +177,8 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
                     type=outcome.kind or "ignored",
                     payment=payment,
                 )
-        except IntegrityError:  # processed meanwhile: the unique pair is the last word
+        except IntegrityError:  # processed already: nothing more to do (a savepoint keeps
+            # the transaction usable; the payment's lock makes a racing repeat wait here)
             return
         now = timezone.now()
         if outcome.kind == SUCCEEDED:
@@ -206,16 +202,25 @@ def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
         return []
     _set_status(payment, SUCCEEDED_STATUS, now)
     _payment_event(EventType.PAYMENT_SUCCEEDED, payment, booking, now)
-    try:
-        confirm_booking(booking=booking, payment_reference=payment.id, actor=None)
+    if _confirms(payment, booking):
         return []
-    except (HoldExpired, InvalidState, PaymentReferenceMismatch):
-        pass
     try:
         confirm_ended_hold(booking=booking, payment_reference=payment.id)
         return []
     except (InvalidState, InsufficientInventory):
         return [refund(payment=payment, amount=payment.amount, key=f"late:{payment.id}", now=now)]
+
+
+def _confirms(payment: Payment, booking: Booking) -> bool:
+    """Whether the payment confirms its booking, locked and read by the
+    webhook: a running hold is confirmed (again: nothing changes); an overdue
+    one is expired, and one that ended or is confirmed by another reference
+    is left as it is."""
+    try:
+        confirm_locked(booking, payment_reference=payment.id, actor=None)
+    except (HoldExpired, InvalidState, PaymentReferenceMismatch):
+        return False
+    return booking.status == BookingStatus.CONFIRMED
 
 
 def _payment_failed(payment: Payment, booking: Booking, reason: str, now) -> None:
@@ -229,16 +234,12 @@ def _payment_failed(payment: Payment, booking: Booking, reason: str, now) -> Non
 def confirm_offline(*, booking: Booking, payment_reference: str, actor) -> Booking:
     """Staff confirm a hold paid outside the service (desk, bank transfer),
     recorded as an `offline` payment by them. Again with the same reference:
-    nothing changes."""
-    expired = False
+    nothing changes. An overdue hold is expired (that commits): HoldExpired."""
     with transaction.atomic():
-        try:
-            booking = confirm_booking(
-                booking=booking, payment_reference=payment_reference, actor=actor
-            )
-        except HoldExpired:
-            expired = True  # the expiry the confirm found commits; the answer is 409
-        else:
+        booking = confirm_locked(
+            lock_booking(booking), payment_reference=payment_reference, actor=actor
+        )
+        if booking.status == BookingStatus.CONFIRMED:
             Payment.objects.get_or_create(
                 booking=booking,
                 provider=OFFLINE,
@@ -250,7 +251,7 @@ def confirm_offline(*, booking: Booking, payment_reference: str, actor) -> Booki
                     "created_by": actor,
                 },
             )
-    if expired:
+    if booking.status == BookingStatus.EXPIRED:
         raise HoldExpired()
     return booking
 

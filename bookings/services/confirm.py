@@ -13,7 +13,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import change_status, lock_booking, require_held
 
-CONFIRMED = BookingStatus.CONFIRMED
+CONFIRMED, EXPIRED = BookingStatus.CONFIRMED, BookingStatus.EXPIRED
 ENDED_HOLDS = (BookingStatus.EXPIRED, BookingStatus.RELEASED)
 
 
@@ -22,24 +22,34 @@ def confirm_booking(*, booking: Booking, payment_reference: str, actor) -> Booki
     reference changes nothing. A hold found overdue is expired (that commits)
     and the answer is HoldExpired."""
     with transaction.atomic():
-        booking = lock_booking(booking)
-        now = timezone.now()  # read once the lock is ours, not before the wait
-        if booking.status == CONFIRMED:
-            if booking.payment_reference != payment_reference:
-                raise PaymentReferenceMismatch()
-            return booking
-        if not expire_if_overdue(booking, now):
-            require_held(booking, "confirmed")
-            change_status(
-                [booking],
-                to_status=CONFIRMED,
-                actor=actor,
-                now=now,
-                confirmed_at=now,
-                payment_reference=payment_reference,
-            )
-            return booking
-    raise HoldExpired()
+        booking = confirm_locked(
+            lock_booking(booking), payment_reference=payment_reference, actor=actor
+        )
+    if booking.status == EXPIRED:
+        raise HoldExpired()
+    return booking
+
+
+def confirm_locked(booking: Booking, *, payment_reference: str, actor) -> Booking:
+    """`confirm_booking` for a booking the caller has locked and read in its
+    own transaction (a payment's webhook locks it with its items first): no
+    second locking read. An overdue hold comes back expired."""
+    now = timezone.now()  # read once the lock is ours, not before the wait
+    if booking.status == CONFIRMED:
+        if booking.payment_reference != payment_reference:
+            raise PaymentReferenceMismatch()
+        return booking
+    if not expire_if_overdue(booking, now):
+        require_held(booking, "confirmed")
+        change_status(
+            [booking],
+            to_status=CONFIRMED,
+            actor=actor,
+            now=now,
+            confirmed_at=now,
+            payment_reference=payment_reference,
+        )
+    return booking
 
 
 def confirm_ended_hold(*, booking: Booking, payment_reference: str) -> Booking:

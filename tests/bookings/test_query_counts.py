@@ -26,9 +26,10 @@ KEYED_HOLD = 8
 # token; a savepoint; the booking found and locked; its flight items (with
 # cabins); its hotel items; status + history + event; the counter move; release.
 CANCEL = 8
-# Staff's confirm: the same, in an outer savepoint, and the offline payment's
-# get_or_create (its select, a savepoint, the insert, its release).
-CONFIRM = 15
+# Staff's confirm: the same (in one savepoint: the confirm runs on the booking
+# its caller locked), and the offline payment's get_or_create (its select, a
+# savepoint, the insert, its release).
+CONFIRM = 13
 # token; the booking; its two kinds of items.
 DETAIL = 4
 # token; the count; the page; its two kinds of items.

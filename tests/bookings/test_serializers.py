@@ -47,3 +47,17 @@ def test_an_overdue_hold_reads_as_expired(customer, cabin):
     answer = BookingSerializer(booking).data
     assert answer == drf_answer(booking)
     assert answer["status"] == "expired"
+
+
+def test_a_payment_with_its_method_field_and_dotted_source(customer, cabin):
+    from payments import services as payments
+    from payments.api.serializers import PaymentSerializer
+
+    booking = hold_through_services(customer, cabin)
+    payment = payments.start_payment(booking=booking, actor=customer).payment
+
+    answer = PaymentSerializer(payment).data
+    assert answer == serializers.Serializer.to_representation(PaymentSerializer(payment), payment)
+    assert answer["booking"] == booking.reference
+    assert answer["checkout_url"] == f"/sandbox/checkout/{payment.id}/"
+    assert answer["refunded_amount"] == "0.00" and answer["client_secret"] is None
