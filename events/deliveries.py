@@ -2,14 +2,20 @@
 attempt a POST signed as Standard Webhooks says, retried with backoff until
 a 2xx answer or WEBHOOK_MAX_ATTEMPTS, and in event order per booking.
 
+An endpoint's deliveries go out together: the relay (and a finished
+delivery, and the catch-up) enqueue one `deliver_endpoint` message per
+endpoint, not per delivery, and that task sends whatever is ready in rounds
+over the process's kept-alive connection to the receiver (events/receivers.py):
+each round is leased in one locking read, sent in event order, and recorded
+in one INSERT and one UPDATE.
+
 How a delivery is kept in order without a lock held across a POST: a worker
-takes a delivery with one UPDATE that succeeds only if it is due, nobody
-holds its lease, and no earlier event of the same booking is still pending
-for that endpoint. A delivery that finishes (delivered or given up) enqueues
-the next pending one of its booking once its own status has committed, so
-the one that was told to wait is tried again after its predecessor is done.
-The catch-up (every 10 s) enqueues every due delivery at the head of its
-booking's line, for whatever a lost message or a killed worker left."""
+leases only deliveries that are due, that nobody holds the lease of, and
+that no earlier event of the same booking is still pending before for that
+endpoint, so a round never holds two of one booking's line. Once a round is
+recorded, the next of each line is ready for the next round. The catch-up
+(every 10 s) enqueues the endpoints of what is overdue, for whatever a lost
+message or a killed worker left."""
 
 import json
 import logging
