@@ -9,6 +9,7 @@ from datetime import timedelta
 from http.server import ThreadingHTTPServer
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from werkzeug import Response
 
@@ -388,3 +389,37 @@ def test_a_delivery_another_worker_delivered_meanwhile_is_not_recorded_delivered
     assert DeliveryAttempt.objects.filter(delivery=again).count() == 2  # both POSTs logged
     assert len(receiver.log) == 2
     assert {r.headers["webhook-id"] for r, _ in receiver.log} == {again.event_id}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_round_skips_what_another_worker_is_taking_and_never_the_next_of_its_line(
+    customer, cabin, endpoint
+):
+    booking = hold_through_services(customer, cabin)
+    services.cancel_booking(booking=booking, actor=customer)
+    others = [hold_through_services(customer, cabin) for _ in range(2)]
+    relay_pending()
+    held = WebhookDelivery.objects.filter(ordering_key=booking.reference).earliest("event_id")
+    locked, release = threading.Event(), threading.Event()
+
+    def another_worker_taking_it():
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=another_worker_taking_it)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        taken = deliveries._lease(endpoint_id=endpoint.pk, limit=deliveries.BATCH)
+    finally:
+        release.set()
+        thread.join()
+    # Neither the locked one nor the booking.released waiting behind it.
+    assert sorted(d.ordering_key for d in taken) == sorted(o.reference for o in others)
+    assert all(d.leased_until is not None for d in taken)
+    assert WebhookDelivery.objects.get(pk=held.pk).leased_until is None
