@@ -120,10 +120,12 @@ SENDING_SECONDS = 15.0
 
 
 def deliver_endpoint(endpoint_id: int) -> int:
-    """Send an endpoint's ready deliveries, a round of BATCH at a time, while
-    a round may have left more ready (it was full, or a delivered one lets
-    the next of its booking's line go) and the task's time lasts; then one
-    more message takes over. Returns how many were attempted."""
+    """Send an endpoint's ready deliveries, a round of BATCH at a time, until
+    a round finds none ready or the task's time is up (then one more message
+    takes over). A recorded round lets the next of each booking's line go,
+    and so does an event relayed while the round was out, whose own message
+    may have come too early for it: the round after the last one finds both.
+    Returns how many were attempted."""
     cache.delete(_queued_key(endpoint_id))  # a commit from now on enqueues another
     deadline = time.monotonic() + min(SENDING_SECONDS, settings.WEBHOOK_LEASE_SECONDS / 2)
     attempted = 0
@@ -135,15 +137,12 @@ def deliver_endpoint(endpoint_id: int) -> int:
         attempted += len(outcomes) - outcomes.count("not sent")
         if "not sent" in outcomes:
             break
-        if len(leased) < BATCH and not any(delivery.followed for delivery in leased):
-            return attempted
     enqueue_endpoints([endpoint_id])
     return attempted
 
 
 # Leases a round in one statement, and returns it with what sending it needs:
-# each delivery's event, its endpoint, and whether a later delivery of its
-# booking's line waits (`followed`). The rows are locked SKIP LOCKED, so two
+# each delivery's event and its endpoint. The rows are locked SKIP LOCKED, so two
 # workers take different rounds; ready means what `_ready` says (due,
 # nobody's lease, first of its line). Kept in SQL like the relay's
 # NUMBER_AND_MARK: the ORM spent about 3 ms of CPU building and compiling
@@ -175,13 +174,7 @@ RETURNING delivery.*,
     event.type AS event_type, event.created_at AS event_created_at,
     event.data AS event_data, endpoint.url AS endpoint_url,
     endpoint.secret AS endpoint_secret, endpoint.is_active AS endpoint_is_active,
-    endpoint.failing_since AS endpoint_failing_since,
-    delivery.ordering_key <> '' AND EXISTS (
-        SELECT 1 FROM events_webhookdelivery AS later
-        WHERE later.endpoint_id = delivery.endpoint_id
-          AND later.ordering_key = delivery.ordering_key
-          AND later.status = 'pending'
-          AND later.event_id > delivery.event_id) AS followed
+    endpoint.failing_since AS endpoint_failing_since
 """
 
 

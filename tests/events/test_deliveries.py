@@ -423,3 +423,30 @@ def test_a_round_skips_what_another_worker_is_taking_and_never_the_next_of_its_l
     assert sorted(d.ordering_key for d in taken) == sorted(o.reference for o in others)
     assert all(d.leased_until is not None for d in taken)
     assert WebhookDelivery.objects.get(pk=held.pk).leased_until is None
+
+
+def test_an_event_relayed_while_the_one_before_it_is_out_goes_in_that_tasks_next_round(
+    customer, cabin, endpoint, receiver, monkeypatch
+):
+    """The cancel's own task comes while booking.held is still being sent,
+    finds booking.released waiting behind it, and stops: the task sending
+    booking.held must not stop before it has looked again."""
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    booking = hold_through_services(customer, cabin)
+    relay_pending()
+    post, meanwhile = receivers.post, []
+
+    def cancelled_while_held_is_out(*args):
+        if not meanwhile:
+            services.cancel_booking(booking=booking, actor=customer)
+            relay_pending()
+            meanwhile.append(deliveries.deliver_endpoint(endpoint.pk))
+        return post(*args)
+
+    monkeypatch.setattr(receivers, "post", cancelled_while_held_is_out)
+    assert deliveries.deliver_endpoint(endpoint.pk) == 2
+    assert meanwhile == [0]  # the cancel's task found nothing ready
+    assert [b["type"] for b in received(receiver, endpoint)] == [
+        "booking.held",
+        "booking.released",
+    ]
