@@ -9,7 +9,8 @@ the first, as a hold+cancel's do). The delivery tasks run in this process
 from an in-memory queue (what the relay and the deliveries enqueue goes
 there instead of to the broker), so the figure is the tasks' own work: the
 worker's message handling comes on top of it. `--profile` prints cProfile's
-top functions by cumulative time. `--trickle K` relays and delivers K events
+top functions by cumulative CPU time, and the count of Python calls (a figure
+the machine's load does not move). `--trickle K` relays and delivers K events
 at a time, as a steady load does (a relay run finds a few new events), where
 the default relays all N first, as the catch-up of a backlog does."""
 
@@ -90,15 +91,13 @@ def main(argv: list[str]) -> None:
                     profile.disable()
             cpu += time.process_time() - started
             queries += len(captured)
-            if os.environ.get("SHOWQ"):
-                print("\n".join(q["sql"][:150] for q in captured.captured_queries))
         delivered = WebhookDelivery.objects.filter(endpoint=endpoint, status="delivered").count()
         print(
             f"{delivered} delivered of {count + 20}: {cpu * 1000 / count:.2f} ms CPU and "
             f"{queries / count:.2f} queries per delivery ({cpu:.2f} s, {queries} queries)"
         )
         if profile:
-            pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(30)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         endpoint.delete()
     finally:
         receiver.terminate()
