@@ -1,10 +1,12 @@
-"""Enqueuing one task per delivery or email, after the commit that made them.
+"""Enqueuing one task per email (and per endpoint with deliveries to send:
+events/deliveries.py), after the commit that made them.
 
-A relay batch of the catch-up makes up to a thousand at once: past
+A relay batch of the catch-up makes up to a thousand emails at once: past
 DIRECT_LIMIT they are handed to one `dispatch` task on the webhooks queue,
 which publishes them over one broker connection, so the relay goes on to its
-next batch instead of publishing a thousand messages first (measured: the
-relay went from ~600 to ~5,000 events/s with one subscribed endpoint)."""
+next batch instead of publishing a thousand messages first (measured when
+deliveries went one message each: the relay went from ~600 to ~5,000
+events/s with one subscribed endpoint)."""
 
 from celery import current_app
 from django.db import transaction

@@ -9,6 +9,7 @@ saved and to a private one later (DNS rebinding) is refused, and there is no
 second lookup between the check and the connection to slip past."""
 
 import ipaddress
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -82,8 +83,31 @@ def resolve(host: str, port: int) -> str:
     return str(addresses[0])
 
 
+def _new_pools() -> urllib3.PoolManager:
+    """One kept-alive connection per receiver address (and TLS name) and
+    worker process: a worker sends its deliveries one at a time, and a new
+    TCP (and TLS) connection per delivery cost more than the POST itself.
+    Pools are keyed by the address `resolve` checked, never by the name."""
+    return urllib3.PoolManager(num_pools=POOLS, maxsize=1, block=False)
+
+
+# Receivers kept connected per process; the least recently used is closed past it.
+POOLS = 100
+_pools = _new_pools()
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked worker opens its own connections: never the parent's sockets."""
+    global _pools
+    _pools = _new_pools()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST `body` to `url` once: no redirect followed, no retry here, at most
+    """POST `body` to `url` once, over the process's kept-alive connection to
+    its address: no redirect followed, no retry here, at most
     WEBHOOK_TIMEOUT_SECONDS for connecting and for the answer."""
     started = time.monotonic()
     parts = urlsplit(url)
@@ -94,27 +118,30 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     except ReceiverRefused as exc:
         return Answer(None, str(exc), _ms_since(started))
     timeout = urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS)
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=parts.hostname, assert_hostname=parts.hostname
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port)
+    pool = _pools.connection_from_host(
+        address,
+        port,
+        parts.scheme,
+        pool_kwargs={"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
+        if parts.scheme == "https"
+        else None,
+    )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with pool:
-            response = pool.urlopen(
-                "POST",
-                path,
-                body=body,
-                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
-                redirect=False,
-                retries=False,
-                timeout=timeout,
-                preload_content=False,
-            )
-            response.read(MAX_ANSWER_BYTES)
-            response.release_conn()
+        response = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+            redirect=False,
+            retries=False,
+            timeout=timeout,
+            preload_content=False,
+        )
+        response.read(MAX_ANSWER_BYTES)
+        if not response.isclosed():
+            response.close()  # a longer answer than we read: not worth reading to reuse
+        response.release_conn()
     except urllib3.exceptions.HTTPError as exc:
         return Answer(None, _describe(exc), _ms_since(started))
     if 200 <= response.status < 300:

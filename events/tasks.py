@@ -25,10 +25,18 @@ def relay_events() -> int:
             return total
 
 
-# The hard limit backs up the POST's own timeout (a receiver that trickles
-# its answer); the lease (WEBHOOK_LEASE_SECONDS) outlasts it.
+# The hard limits back up the POST's own timeout (a receiver that trickles
+# its answer); the lease (WEBHOOK_LEASE_SECONDS) outlasts them.
+@shared_task(ignore_result=True, soft_time_limit=30, time_limit=40)
+def deliver_endpoint(endpoint_id: int) -> int:
+    """An endpoint's ready deliveries, in rounds over one connection: the
+    relay, a finished delivery and the catch-up enqueue one per endpoint."""
+    return deliveries.deliver_endpoint(endpoint_id)
+
+
 @shared_task(ignore_result=True, soft_time_limit=30, time_limit=40)
 def deliver_webhook(delivery_id: int) -> str:
+    """One delivery: what messages enqueued before `deliver_endpoint` ask."""
     return deliveries.attempt(delivery_id)
 
 
@@ -50,7 +58,7 @@ def catch_up_deliveries() -> dict[str, int]:
     that no message is on its way for (a retry past the countdown limit, a
     lost message, a worker killed mid-attempt once its lease lapsed).
     Enqueuing one twice is harmless: a task finds it taken and stops."""
-    due_deliveries, due_emails = deliveries.due(), emails.due()
-    deliveries.enqueue(due_deliveries)
+    due_deliveries = deliveries.catch_up()
+    due_emails = emails.due()
     emails.enqueue(due_emails)
-    return {"deliveries": len(due_deliveries), "emails": len(due_emails)}
+    return {"deliveries": due_deliveries, "emails": len(due_emails)}

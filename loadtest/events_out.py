@@ -4,7 +4,7 @@ Procfile's two Celery workers on a bench stack.
 
 - `EventsOut(stack)`: the receiver (`loadtest/receiver.py`, 204 to every
   POST), the endpoint, and the workers (`worker`: the relay on `celery`;
-  `webhooks`: deliveries and emails, 4 processes), stopped with the block.
+  `webhooks`: deliveries and emails, 2 processes), stopped with the block.
   The side-by-side's `events` variant runs the project's hold+cancel with it,
   and reads `event_to_delivered` after each run.
 - `make bench WORKLOAD=outbox` (`main`): the outbox catch-up. N pending
@@ -33,7 +33,7 @@ STACK_SETTINGS = {
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
 }
 # The Procfile's workers, by name: their queues and processes.
-WORKERS = {"worker": ("celery", 1), "webhooks": ("webhooks,emails", 4)}
+WORKERS = {"worker": ("celery", 1), "webhooks": ("webhooks,emails", 2)}
 DEFAULT_EVENTS = 100_000
 TARGET_SECONDS = 120
 

@@ -386,6 +386,7 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 # (Procfile `webhooks`), so a slow receiver never holds up the sweep.
 CELERY_TASK_ROUTES = {
     "events.tasks.deliver_webhook": {"queue": "webhooks"},
+    "events.tasks.deliver_endpoint": {"queue": "webhooks"},
     "events.tasks.dispatch": {"queue": "webhooks"},
     "events.tasks.send_customer_email": {"queue": "emails"},
     # Calls out of the service (the sandbox's callback, the provider's refunds).

@@ -3,17 +3,21 @@ backoff, every attempt recorded, in order per booking, at least once whatever
 the receiver does (down, slow, 500, a 200 twice), and turned off after
 failing for WEBHOOK_DISABLE_AFTER_HOURS."""
 
+import threading
 import time
 from datetime import timedelta
+from http.server import ThreadingHTTPServer
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from werkzeug import Response
 
 from bookings import services
-from events import deliveries
+from events import deliveries, receivers
 from events.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from events.services import relay_pending
+from loadtest.receiver import Receiver
 from tests.events.conftest import make_due, received, relay_and_deliver, subscribe
 from tests.holds import hold_through_services
 
@@ -190,25 +194,80 @@ def test_events_of_one_booking_arrive_in_order_when_the_first_one_needs_retries(
     assert mine == ["booking.held", "booking.released"]
 
 
-def test_a_finished_delivery_enqueues_the_next_one_of_its_booking(
+def test_the_relay_enqueues_one_task_per_endpoint_that_sends_a_bookings_events_in_order(
     customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, monkeypatch
 ):
     from events import tasks
 
     enqueued = []
     monkeypatch.setattr(
-        tasks.deliver_webhook, "apply_async", lambda args, **kw: enqueued.append(args[0])
+        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
     )
     receiver.expect_request("/hooks").respond_with_data("ok")
     booking = hold_through_services(customer, cabin)
     services.cancel_booking(booking=booking, actor=customer)
+    other = hold_through_services(customer, cabin)
     with django_capture_on_commit_callbacks(execute=True):
         relay_pending()
-    held, released = WebhookDelivery.objects.order_by("event_id")
-    assert enqueued == [held.pk]  # only the head of the booking's line
+    assert enqueued == [endpoint.pk]  # one message for the endpoint's three deliveries
     with django_capture_on_commit_callbacks(execute=True):
-        deliveries.attempt(held.pk)
-    assert enqueued == [held.pk, released.pk]
+        assert deliveries.deliver_endpoint(endpoint.pk) == 3
+    sent = [(b["data"]["booking"]["reference"], b["type"]) for b in received(receiver, endpoint)]
+    assert [kind for ref, kind in sent if ref == booking.reference] == [
+        "booking.held",
+        "booking.released",
+    ]
+    assert (other.reference, "booking.held") in sent
+    assert enqueued == [endpoint.pk]  # nothing was left ready: no further message
+
+
+def test_a_task_already_queued_for_the_endpoint_is_not_queued_again_until_it_starts(
+    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, monkeypatch
+):
+    from events import tasks
+
+    enqueued = []
+    monkeypatch.setattr(
+        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
+    )
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    for _ in range(2):
+        hold_through_services(customer, cabin)
+        with django_capture_on_commit_callbacks(execute=True):
+            relay_pending()
+    assert enqueued == [endpoint.pk]  # the queued task will see the second relay's too
+    assert deliveries.deliver_endpoint(endpoint.pk) == 2
+    hold_through_services(customer, cabin)
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_pending()
+    assert enqueued == [endpoint.pk, endpoint.pk]  # it started: a new relay enqueues again
+
+
+def test_a_task_out_of_time_hands_the_rest_back_and_enqueues_another(
+    customer, cabin, endpoint, receiver, monkeypatch
+):
+    from events import tasks
+
+    enqueued = []
+    monkeypatch.setattr(
+        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
+    )
+    monkeypatch.setattr(deliveries, "SENDING_SECONDS", 0.3)
+    receiver.expect_request("/hooks").respond_with_handler(
+        lambda request: (time.sleep(0.2), Response("ok"))[1]
+    )
+    for _ in range(3):
+        hold_through_services(customer, cabin)
+    relay_pending()
+    sent = deliveries.deliver_endpoint(endpoint.pk)
+    assert 1 <= sent < 3  # the third at the latest would start past its time
+    assert enqueued == [endpoint.pk]
+    left = WebhookDelivery.objects.filter(status="pending")
+    assert len(left) == 3 - sent
+    assert all(d.leased_until is None and d.attempts == 0 for d in left)
+    monkeypatch.setattr(deliveries, "SENDING_SECONDS", 15)
+    assert deliveries.deliver_endpoint(endpoint.pk) == 3 - sent
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 3
 
 
 def test_an_endpoint_failing_for_the_configured_hours_is_turned_off(
@@ -261,3 +320,133 @@ def test_a_transition_that_rolls_back_makes_no_delivery(customer, cabin, endpoin
         services.cancel_booking(booking=booking, actor=customer)
     relay_pending()
     assert list(WebhookDelivery.objects.values_list("event__type", flat=True)) == ["booking.held"]
+
+
+@pytest.fixture
+def keep_alive_receiver():
+    """A real HTTP/1.1 receiver that keeps connections open, as most do, and
+    counts the connections it was opened (pytest-httpserver closes each)."""
+
+    class Counting(Receiver):
+        connections = 0
+        answer = b""
+
+        def setup(self):
+            super().setup()
+            Counting.connections += 1
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(Counting.answer)))
+            self.end_headers()
+            self.wfile.write(Counting.answer)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"http://127.0.0.1:{server.server_port}/hooks"
+    server.counting = Counting
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_deliveries_to_a_receiver_reuse_one_connection(customer, cabin, keep_alive_receiver):
+    subscribe(keep_alive_receiver.url)
+    for _ in range(4):
+        hold_through_services(customer, cabin)
+    relay_and_deliver()  # one attempt at a time, as the tasks make them
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 4
+    assert keep_alive_receiver.counting.connections == 1
+
+
+def test_a_long_answer_closes_the_connection_and_the_next_delivery_opens_another(
+    customer, cabin, keep_alive_receiver
+):
+    keep_alive_receiver.counting.answer = b"x" * (receivers.MAX_ANSWER_BYTES * 4)
+    subscribe(keep_alive_receiver.url)
+    for _ in range(2):
+        hold_through_services(customer, cabin)
+    relay_and_deliver()
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 2
+    assert keep_alive_receiver.counting.connections == 2  # never read to its end to reuse it
+
+
+def test_a_delivery_another_worker_delivered_meanwhile_is_not_recorded_delivered_again(
+    customer, cabin, endpoint, receiver
+):
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    hold_through_services(customer, cabin)
+    relay_pending()
+    (slow,) = deliveries._lease(endpoint_id=endpoint.pk)  # a worker takes it
+    WebhookDelivery.objects.update(leased_until=timezone.now() - timedelta(seconds=1))
+    assert deliveries.attempt(slow.pk) == "delivered"  # its lease lapsed: another sends it
+    first = WebhookDelivery.objects.get()
+    assert deliveries._send_and_record([slow]) == ["delivered"]  # the first one answers late
+    again = WebhookDelivery.objects.get()
+    assert (again.delivered_at, again.attempts) == (first.delivered_at, 1)
+    assert DeliveryAttempt.objects.filter(delivery=again).count() == 2  # both POSTs logged
+    assert len(receiver.log) == 2
+    assert {r.headers["webhook-id"] for r, _ in receiver.log} == {again.event_id}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_round_skips_what_another_worker_is_taking_and_never_the_next_of_its_line(
+    customer, cabin, endpoint
+):
+    booking = hold_through_services(customer, cabin)
+    services.cancel_booking(booking=booking, actor=customer)
+    others = [hold_through_services(customer, cabin) for _ in range(2)]
+    relay_pending()
+    held = WebhookDelivery.objects.filter(ordering_key=booking.reference).earliest("event_id")
+    locked, release = threading.Event(), threading.Event()
+
+    def another_worker_taking_it():
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=another_worker_taking_it)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        taken = deliveries._lease(endpoint_id=endpoint.pk, limit=deliveries.BATCH)
+    finally:
+        release.set()
+        thread.join()
+    # Neither the locked one nor the booking.released waiting behind it.
+    assert sorted(d.ordering_key for d in taken) == sorted(o.reference for o in others)
+    assert all(d.leased_until is not None for d in taken)
+    assert WebhookDelivery.objects.get(pk=held.pk).leased_until is None
+
+
+def test_an_event_relayed_while_the_one_before_it_is_out_goes_in_that_tasks_next_round(
+    customer, cabin, endpoint, receiver, monkeypatch
+):
+    """The cancel's own task comes while booking.held is still being sent,
+    finds booking.released waiting behind it, and stops: the task sending
+    booking.held must not stop before it has looked again."""
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    booking = hold_through_services(customer, cabin)
+    relay_pending()
+    post, meanwhile = receivers.post, []
+
+    def cancelled_while_held_is_out(*args):
+        if not meanwhile:
+            services.cancel_booking(booking=booking, actor=customer)
+            relay_pending()
+            meanwhile.append(deliveries.deliver_endpoint(endpoint.pk))
+        return post(*args)
+
+    monkeypatch.setattr(receivers, "post", cancelled_while_held_is_out)
+    assert deliveries.deliver_endpoint(endpoint.pk) == 2
+    assert meanwhile == [0]  # the cancel's task found nothing ready
+    assert [b["type"] for b in received(receiver, endpoint)] == [
+        "booking.held",
+        "booking.released",
+    ]

@@ -145,6 +145,7 @@ def test_deliveries_and_emails_run_on_their_own_queues_and_their_own_worker():
         return (app.amqp.router.route({}, task) or {}).get("queue").name
 
     assert queue_of("events.tasks.deliver_webhook") == "webhooks"
+    assert queue_of("events.tasks.deliver_endpoint") == "webhooks"
     assert queue_of("events.tasks.send_customer_email") == "emails"
     assert queue_of("events.tasks.relay_events") == "celery"
     assert queue_of("bookings.tasks.expire_holds") == "celery"
@@ -175,4 +176,4 @@ def test_beat_catches_up_on_due_deliveries_every_30_seconds(customer, cabin, end
     delivery = WebhookDelivery.objects.get()
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=1))
     assert catch_up_deliveries() == {"deliveries": 1, "emails": 0}
-    assert published == [delivery.pk]
+    assert published == [delivery.endpoint_id]  # the endpoint's task sends what is due

@@ -145,9 +145,12 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_catch_up(
     assert len(bodies) == 2 and bodies[0] == bodies[1]  # at least once, the same event
 
 
-def test_a_large_relay_batch_is_dispatched_and_every_event_delivered(receiver, tmp_path):
-    """Past queueing.DIRECT_LIMIT deliveries, the relay hands their enqueuing
-    to one `dispatch` task on the webhooks queue."""
+def test_a_large_relay_batch_goes_out_in_one_endpoint_task_and_every_event_arrives(
+    receiver, tmp_path
+):
+    """Past queueing.DIRECT_LIMIT deliveries (where one message each needed a
+    `dispatch` task to enqueue them), the relay enqueues one message for the
+    endpoint, whose task sends them all."""
     from events.models import Event
     from events.queueing import DIRECT_LIMIT
     from events.tasks import relay_events
@@ -172,5 +175,8 @@ def test_a_large_relay_batch_is_dispatched_and_every_event_delivered(receiver, t
     finally:
         processes.stop(worker)
         worker.log_file.close()
-    assert "events.tasks.dispatch" in log_path.read_text()
+    log = log_path.read_text()
+    assert log.count("Task events.tasks.deliver_endpoint[") == 2  # received, then succeeded
+    assert "Task events.tasks.deliver_webhook[" not in log
+    assert "Task events.tasks.dispatch[" not in log
     assert len({b["id"] for b in received(receiver, endpoint)}) == count
