@@ -86,16 +86,16 @@ class Competitor:
         return self.error or self.result
 
 
-@pytest.mark.parametrize("first_hold", ["commits", "rolls back"])
-def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_customer, first_hold):
-    """The competitor reads the last seat only after the first hold ends: it is
-    refused if that hold committed, and gets the seat if it rolled back."""
-    cabin = FlightInventoryFactory(total_seats=1)
+class RolledBack(Exception):
+    pass
+
+
+def held_behind_a_first_hold(customer, other_customer, cabin, first_hold: str) -> Competitor:
+    """`other_customer`'s hold of one seat of `cabin` through the API, sent
+    while `customer`'s hold of it is open and seen waiting on that hold's
+    lock; that hold then commits or rolls back (`first_hold`). Returns the
+    competitor, still to finish."""
     competitor_client = client_for(other_customer)
-
-    class RolledBack(Exception):
-        pass
-
     ends = pytest.raises(RolledBack) if first_hold == "rolls back" else nullcontext()
     with ends, transaction.atomic():
         hold_through_services(customer, cabin)
@@ -107,8 +107,15 @@ def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_cu
         assert competitor.wait_until_blocked_on_a_lock() == "transactionid"
         if first_hold == "rolls back":
             raise RolledBack()
+    return competitor
 
-    response = competitor.finish()
+
+@pytest.mark.parametrize("first_hold", ["commits", "rolls back"])
+def test_a_hold_decides_on_the_seats_left_once_it_has_the_row(customer, other_customer, first_hold):
+    """The competitor reads the last seat only after the first hold ends: it is
+    refused if that hold committed, and gets the seat if it rolled back."""
+    cabin = FlightInventoryFactory(total_seats=1)
+    response = held_behind_a_first_hold(customer, other_customer, cabin, first_hold).finish()
     cabin.refresh_from_db()
     if first_hold == "commits":
         assert response.status_code == 409
@@ -129,24 +136,7 @@ def test_a_seat_pick_waits_for_the_cabin_and_takes_the_next_free_seat(
     next seat if it committed, the same one if it rolled back), never the
     seat the first hold is taking."""
     cabin = seat_mapped_cabin(rows=2)
-    competitor_client = client_for(other_customer)
-
-    class RolledBack(Exception):
-        pass
-
-    ends = pytest.raises(RolledBack) if first_hold == "rolls back" else nullcontext()
-    with ends, transaction.atomic():
-        hold_through_services(customer, cabin)
-        competitor = Competitor(
-            lambda: competitor_client.post(
-                "/api/v1/bookings/", {"items": [flight_item(cabin)]}, format="json"
-            )
-        )
-        assert competitor.wait_until_blocked_on_a_lock() == "transactionid"
-        if first_hold == "rolls back":
-            raise RolledBack()
-
-    response = competitor.finish()
+    response = held_behind_a_first_hold(customer, other_customer, cabin, first_hold).finish()
     assert response.status_code == 201, response.json()
     expected = ["10B"] if first_hold == "commits" else ["10A"]
     assert response.json()["items"][0]["seat_numbers"] == expected

@@ -194,15 +194,22 @@ def test_events_of_one_booking_arrive_in_order_when_the_first_one_needs_retries(
     assert mine == ["booking.held", "booking.released"]
 
 
-def test_the_relay_enqueues_one_task_per_endpoint_that_sends_a_bookings_events_in_order(
-    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, monkeypatch
-):
+@pytest.fixture
+def enqueued(monkeypatch) -> list[int]:
+    """The endpoints whose `deliver_endpoint` message was published, in order
+    (the broker itself is not reached: these tests run the task in-process)."""
     from events import tasks
 
-    enqueued = []
+    published: list[int] = []
     monkeypatch.setattr(
-        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
+        tasks.deliver_endpoint, "apply_async", lambda args, **kw: published.append(args[0])
     )
+    return published
+
+
+def test_the_relay_enqueues_one_task_per_endpoint_that_sends_a_bookings_events_in_order(
+    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, enqueued
+):
     receiver.expect_request("/hooks").respond_with_data("ok")
     booking = hold_through_services(customer, cabin)
     services.cancel_booking(booking=booking, actor=customer)
@@ -222,14 +229,8 @@ def test_the_relay_enqueues_one_task_per_endpoint_that_sends_a_bookings_events_i
 
 
 def test_a_task_already_queued_for_the_endpoint_is_not_queued_again_until_it_starts(
-    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, monkeypatch
+    customer, cabin, endpoint, receiver, django_capture_on_commit_callbacks, enqueued
 ):
-    from events import tasks
-
-    enqueued = []
-    monkeypatch.setattr(
-        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
-    )
     receiver.expect_request("/hooks").respond_with_data("ok")
     for _ in range(2):
         hold_through_services(customer, cabin)
@@ -244,14 +245,8 @@ def test_a_task_already_queued_for_the_endpoint_is_not_queued_again_until_it_sta
 
 
 def test_a_task_out_of_time_hands_the_rest_back_and_enqueues_another(
-    customer, cabin, endpoint, receiver, monkeypatch
+    customer, cabin, endpoint, receiver, monkeypatch, enqueued
 ):
-    from events import tasks
-
-    enqueued = []
-    monkeypatch.setattr(
-        tasks.deliver_endpoint, "apply_async", lambda args, **kw: enqueued.append(args[0])
-    )
     monkeypatch.setattr(deliveries, "SENDING_SECONDS", 0.3)
     receiver.expect_request("/hooks").respond_with_handler(
         lambda request: (time.sleep(0.2), Response("ok"))[1]
