@@ -129,7 +129,9 @@ shared_buffers = 256MB
 EOF
         fi
         log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-        pg_as_owner "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
+        # The port as asked now, whatever the data directory was first made with.
+        pg_as_owner "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -o "-p $PG_PORT" \
+            -w -t 60 start >/dev/null
         printf 'postgres %s\n' "$pgdata" >>"$STATE"
     fi
     if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
