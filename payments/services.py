@@ -150,25 +150,23 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
     outcome = adapter.parse_webhook(body, headers)
     if not outcome.kind:
         return  # a type we do not act on: received, so the provider stops sending it
-    ours = Payment.objects.filter(provider=adapter.name)
-    payment = (
-        ours.filter(pk=outcome.payment_id).first()
-        if outcome.payment_id
-        else ours.filter(provider_id=outcome.provider_id).exclude(provider_id="").first()
-    )
-    if payment is None:
-        raise _invalid("data.payment_id", "No payment with this id.")
-    if outcome.kind in (SUCCEEDED, FAILED):
-        _check_amount(payment, outcome)
+    named = _named_payment(adapter.name, outcome)
     refunds: list[Refund] = []
     with transaction.atomic():
-        # Locked and read with its items once: the events and the unit moves
-        # that follow all read them.
+        # Its booking first (the lock order), found through the payment and
+        # read with its items once: the events and the unit moves that follow
+        # all read them. Then the payment, locked.
         booking = lock_one_of(
-            Booking.objects.filter(pk=payment.booking_id).prefetch_related(*ITEMS)
+            Booking.objects.filter(
+                **{f"payments__{k}": v for k, v in named.items()}
+            ).prefetch_related(*ITEMS)
         )
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if booking is None:
+            raise _invalid("data.payment_id", "No payment with this id.")
+        payment = Payment.objects.select_for_update().get(**named)
         payment.booking = booking  # as locked and read above, not read once more
+        if outcome.kind in (SUCCEEDED, FAILED):
+            _check_amount(payment, outcome)
         try:  # the unique (provider, webhook id) pair refuses a repeat
             with transaction.atomic():
                 ProcessedWebhook.objects.create(
@@ -190,6 +188,14 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
                 status=RefundStatus.SUCCEEDED, settled_at=now
             )
         transaction.on_commit(lambda: issue_refunds_later(refunds))
+
+
+def _named_payment(provider_name: str, outcome: Outcome) -> dict:
+    """The lookup of the payment a webhook names: by our id, or else by the
+    provider's (never an empty one)."""
+    if outcome.payment_id:
+        return {"provider": provider_name, "pk": outcome.payment_id}
+    return {"provider": provider_name, "provider_id": outcome.provider_id or None}
 
 
 def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
