@@ -167,7 +167,10 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
         payment.booking = booking  # as locked and read above, not read once more
         if outcome.kind in (SUCCEEDED, FAILED):
             _check_amount(payment, outcome)
-        try:  # the unique (provider, webhook id) pair refuses a repeat
+        # A repeat is refused by the unique (provider, webhook id) pair, in a
+        # savepoint that keeps the transaction usable; under the payment's lock
+        # a racing repeat waits here until the first one has committed.
+        try:
             with transaction.atomic():
                 ProcessedWebhook.objects.create(
                     provider=adapter.name,
@@ -175,8 +178,7 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
                     type=outcome.kind or "ignored",
                     payment=payment,
                 )
-        except IntegrityError:  # processed already: nothing more to do (a savepoint keeps
-            # the transaction usable; the payment's lock makes a racing repeat wait here)
+        except IntegrityError:  # processed already: nothing more to do
             return
         now = timezone.now()
         if outcome.kind == SUCCEEDED:
