@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from time import sleep
 
 from django.conf import settings
 from django.core.cache import cache
@@ -125,8 +126,18 @@ def deliver_endpoint(endpoint_id: int) -> int:
     takes over). A recorded round lets the next of each booking's line go,
     and so does an event relayed while the round was out, whose own message
     may have come too early for it: the round after the last one finds both.
-    Returns how many were attempted."""
-    cache.delete(_queued_key(endpoint_id))  # a commit from now on enqueues another
+    Returns how many were attempted.
+
+    It first lets WEBHOOK_ROUND_WAIT_MS pass with its message still marked
+    queued, so the relays of that moment add to its first round instead of
+    enqueuing rounds of their own: under load a round of one or two cost
+    ~7 ms of worker CPU per delivery, a round of 50 about 1 ms. Nothing is
+    leased or locked meanwhile; a worker killed mid-wait leaves the mark to
+    expire and the deliveries to the catch-up."""
+    wait_ms = settings.WEBHOOK_ROUND_WAIT_MS
+    if wait_ms > 0:
+        sleep(wait_ms / 1000)
+    cache.delete(_queued_key(endpoint_id))  # a relay from now on enqueues another
     deadline = time.monotonic() + min(SENDING_SECONDS, settings.WEBHOOK_LEASE_SECONDS / 2)
     attempted = 0
     while time.monotonic() < deadline:

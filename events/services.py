@@ -1,7 +1,10 @@
 """Writing events into the outbox, and relaying them once committed."""
 
+from collections import Counter
 from collections.abc import Callable
+from time import sleep
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -39,8 +42,9 @@ def relay_after_commit() -> None:
     transaction.on_commit(enqueue_relay, robust=True)
 
 
-# Set while a relay is queued and has not started yet (events.tasks.relay_events
-# clears it as it starts); expires in case its message is lost.
+# Set while a relay is queued and has not started taking events yet
+# (`relay_queued` clears it once its wait is over); expires in case its message
+# is lost, or its worker killed mid-wait: beat's catch-up relays meanwhile.
 RELAY_QUEUED = "events:relay-queued"
 
 
@@ -99,6 +103,30 @@ def relay_pending(*, limit: int = 1000) -> int:
         emails.enqueue_after_commit([email.pk for email in emails.plan(events)])
         for consumer in _consumers:
             consumer(events)
-    for event in events:
-        metrics.events_relayed.labels(type=event.type).inc()
+    for kind, relayed in Counter(event.type for event in events).items():
+        metrics.events_relayed.labels(type=kind).inc(relayed)
     return len(events)
+
+
+def relay_queued(*, batch: int = 1000) -> int:
+    """What the relay task does: let the commits of the next
+    EVENTS_RELAY_BATCH_WAIT_MS gather first, then relay batches until one
+    comes back short. Returns how many it relayed.
+
+    Why wait: a relay run's fixed cost (the task, its transaction and lock,
+    the planning, the enqueues) came to ~6 ms of worker CPU per event under
+    load, where every run found one or two. The flag stays set during the
+    wait, so those commits enqueue no other relay and this run takes them
+    all in one batch. Nothing is held meanwhile (no transaction, row or Redis
+    lock); a worker killed mid-wait leaves only the flag, which expires, and
+    beat's catch-up relays the events."""
+    wait_ms = settings.EVENTS_RELAY_BATCH_WAIT_MS
+    if wait_ms > 0:
+        sleep(wait_ms / 1000)
+    cache.delete(RELAY_QUEUED)  # a commit from now on enqueues another relay
+    total = 0
+    while True:
+        relayed = relay_pending(limit=batch)
+        total += relayed
+        if relayed < batch:
+            return total

@@ -5,7 +5,6 @@ every minute as a catch-up); deliveries and emails run on their own queues
 a slow receiver never holds up the sweep."""
 
 from celery import shared_task
-from django.core.cache import cache
 
 from events import deliveries, emails, queueing, services
 
@@ -14,15 +13,9 @@ BATCH = 1000
 
 @shared_task(ignore_result=True)
 def relay_events() -> int:
-    """Relay batches until one comes back short. It first says it has started
-    (events.services.RELAY_QUEUED), so a commit from now on enqueues another."""
-    cache.delete(services.RELAY_QUEUED)
-    total = 0
-    while True:
-        relayed = services.relay_pending(limit=BATCH)
-        total += relayed
-        if relayed < BATCH:
-            return total
+    """Relay what the commits of a short wait add up to, in batches of BATCH
+    (events.services.relay_queued)."""
+    return services.relay_queued(batch=BATCH)
 
 
 # The hard limits back up the POST's own timeout (a receiver that trickles

@@ -382,6 +382,11 @@ WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=7
 # How long a worker owns a delivery it is attempting: past it (a worker
 # killed mid-attempt), the catch-up hands the delivery to another.
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# How long a relay task, and an endpoint's delivery task, let work gather
+# before taking it, so each run carries many events instead of one or two
+# (README, "Events, webhooks and emails"): latency traded for worker CPU.
+EVENTS_RELAY_BATCH_WAIT_MS = env.int("EVENTS_RELAY_BATCH_WAIT_MS", default=200)
+WEBHOOK_ROUND_WAIT_MS = env.int("WEBHOOK_ROUND_WAIT_MS", default=200)
 # Deliveries and emails run on their own queues, consumed by their own worker
 # (Procfile `webhooks`), so a slow receiver never holds up the sweep.
 CELERY_TASK_ROUTES = {

@@ -29,3 +29,7 @@ WHITENOISE_AUTOREFRESH = True
 # Django's own test backend (pytest-django sets it in-process; the workers
 # that tests start get it from here).
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+# The relay and the deliveries take their work at once; the tests of their
+# wait set it themselves.
+EVENTS_RELAY_BATCH_WAIT_MS = env.int("EVENTS_RELAY_BATCH_WAIT_MS", default=0)
+WEBHOOK_ROUND_WAIT_MS = env.int("WEBHOOK_ROUND_WAIT_MS", default=0)

@@ -445,3 +445,61 @@ def test_an_event_relayed_while_the_one_before_it_is_out_goes_in_that_tasks_next
         "booking.held",
         "booking.released",
     ]
+
+
+def test_a_task_waits_marked_queued_and_its_rounds_carry_what_was_relayed_meanwhile(
+    customer,
+    cabin,
+    endpoint,
+    receiver,
+    monkeypatch,
+    settings,
+    django_capture_on_commit_callbacks,
+    enqueued,
+):
+    """The wait gathers: the relays of that moment enqueue no other message,
+    nothing is leased while it lasts, and the next of a booking's line still
+    waits for the round after the one its first goes in."""
+    settings.WEBHOOK_ROUND_WAIT_MS = 150
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    first = hold_through_services(customer, cabin)
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_pending()
+    assert enqueued == [endpoint.pk]
+    waits = []
+
+    def relays_meanwhile(seconds):
+        waits.append(seconds)
+        services.cancel_booking(booking=first, actor=customer)
+        hold_through_services(customer, cabin)
+        with django_capture_on_commit_callbacks(execute=True):
+            relay_pending()
+        assert not WebhookDelivery.objects.filter(leased_until__isnull=False).exists()
+
+    monkeypatch.setattr(deliveries, "sleep", relays_meanwhile)
+    assert deliveries.deliver_endpoint(endpoint.pk) == 3
+    assert waits == [0.15]
+    assert enqueued == [endpoint.pk]  # the relay of the wait added to this task's rounds
+    # Two rounds: both bookings' first events, then the released behind its held.
+    assert WebhookDelivery.objects.values("delivered_at").distinct().count() == 2
+    mine = [
+        b["type"]
+        for b in received(receiver, endpoint)
+        if b["data"]["booking"]["reference"] == first.reference
+    ]
+    assert mine == ["booking.held", "booking.released"]
+    hold_through_services(customer, cabin)
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_pending()
+    assert enqueued == [endpoint.pk, endpoint.pk]  # it started: a relay enqueues again
+
+
+def test_with_no_wait_a_task_sends_at_once(
+    customer, cabin, endpoint, receiver, monkeypatch, settings
+):
+    settings.WEBHOOK_ROUND_WAIT_MS = 0
+    monkeypatch.setattr(deliveries, "sleep", lambda seconds: pytest.fail("it waited"))
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    hold_through_services(customer, cabin)
+    relay_pending()
+    assert deliveries.deliver_endpoint(endpoint.pk) == 1

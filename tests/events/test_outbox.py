@@ -4,6 +4,7 @@ once it committed (enqueued on commit, caught up by beat)."""
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from bookings import services
@@ -133,3 +134,53 @@ def test_a_commit_enqueues_the_relay_unless_one_is_queued_and_not_started(
     with django_capture_on_commit_callbacks(execute=True):
         hold_through_services(customer, cabin)
     assert enqueued == ["relay", "relay"]
+
+
+def relay_lock_held() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s"
+            " AND pid = pg_backend_pid()",
+            [events_services.RELAY_LOCK],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_commits_during_the_relays_wait_enqueue_no_other_relay_and_go_in_its_one_batch(
+    customer, cabin, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENTS_RELAY_BATCH_WAIT_MS = 150
+    enqueued, waits = [], []
+    monkeypatch.setattr(relay_events, "delay", lambda: enqueued.append("relay"))
+    cache.delete(events_services.RELAY_QUEUED)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = hold_through_services(customer, cabin)
+
+    def commits_meanwhile(seconds):
+        waits.append(seconds)
+        assert cache.get(events_services.RELAY_QUEUED)  # still says "queued"
+        assert not relay_lock_held()  # nothing held across the wait
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel_booking(booking=first, actor=customer)
+        with django_capture_on_commit_callbacks(execute=True):
+            hold_through_services(customer, cabin)
+
+    monkeypatch.setattr(events_services, "sleep", commits_meanwhile)
+    assert relay_events() == 3
+    assert waits == [0.15]
+    assert enqueued == ["relay"]  # the commits of the wait enqueued no other relay
+    assert Event.objects.values("relayed_at").distinct().count() == 1  # one batch
+    with django_capture_on_commit_callbacks(execute=True):
+        hold_through_services(customer, cabin)
+    assert enqueued == ["relay", "relay"]  # once it took them, a commit enqueues again
+
+
+def test_with_no_wait_the_relay_takes_what_is_committed_at_once(
+    customer, cabin, monkeypatch, settings
+):
+    settings.EVENTS_RELAY_BATCH_WAIT_MS = 0
+    monkeypatch.setattr(events_services, "sleep", lambda seconds: pytest.fail("it waited"))
+    cache.set(events_services.RELAY_QUEUED, True)
+    hold_through_services(customer, cabin)
+    assert relay_events() == 1
+    assert cache.get(events_services.RELAY_QUEUED) is None
