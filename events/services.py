@@ -98,8 +98,7 @@ def relay_pending(*, limit: int = 1000) -> int:
         )
         if not events:
             return 0
-        made = deliveries.plan(events)
-        deliveries.enqueue_after_commit(made)
+        deliveries.enqueue_after_commit(deliveries.plan(events))
         emails.enqueue_after_commit([email.pk for email in emails.plan(events)])
         for consumer in _consumers:
             consumer(events)

@@ -180,3 +180,39 @@ def test_a_large_relay_batch_goes_out_in_one_endpoint_task_and_every_event_arriv
     assert "Task events.tasks.deliver_webhook[" not in log
     assert "Task events.tasks.dispatch[" not in log
     assert len({b["id"] for b in received(receiver, endpoint)}) == count
+
+
+def test_holds_committed_during_the_relays_wait_go_out_in_one_relay_and_one_endpoint_task(
+    customer, cabin, receiver, tmp_path
+):
+    """With the waits on, in a real worker: the first commit enqueues the
+    relay, the next ones find it queued and waiting, and its one batch's
+    deliveries go in one endpoint task."""
+    from django.core.cache import cache
+
+    from events.models import Event
+    from events.services import RELAY_QUEUED
+
+    purge_queues()
+    cache.delete(RELAY_QUEUED)
+    endpoint = subscribe(receiver.url_for("/hooks"), ["booking.held"])
+    receiver.expect_request("/hooks").respond_with_data("ok")
+    log_path = tmp_path / "worker.log"
+    worker = start_worker(log_path, EVENTS_RELAY_BATCH_WAIT_MS="2000", WEBHOOK_ROUND_WAIT_MS="300")
+    try:
+        for _ in range(4):
+            hold_through_services(customer, cabin)
+        wait_for(
+            lambda: WebhookDelivery.objects.filter(status="delivered").count() == 4,
+            worker,
+            log_path,
+            "the holds were not delivered",
+        )
+    finally:
+        processes.stop(worker)
+        worker.log_file.close()
+    assert Event.objects.values("relayed_at").distinct().count() == 1  # one batch
+    log = log_path.read_text()
+    assert log.count("Task events.tasks.relay_events[") == 2  # received, then succeeded
+    assert log.count("Task events.tasks.deliver_endpoint[") == 2
+    assert len(received(receiver, endpoint)) == 4
