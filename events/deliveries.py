@@ -35,7 +35,6 @@ from standardwebhooks.webhooks import Webhook
 from events import metrics, queueing, receivers
 from events.api.serializers import EventSerializer
 from events.models import (
-    DeliveryAttempt,
     DeliveryStatus,
     Event,
     WebhookDelivery,
@@ -253,10 +252,10 @@ def _send_and_record(leased: list[WebhookDelivery], *, deadline: float | None = 
             _finish(delivery, DeliveryStatus.FAILED, error="endpoint disabled")
         return ["endpoint disabled"] * len(leased)
     answers = []
-    for delivery in leased:
+    for delivery, body in zip(leased, bodies([d.event for d in leased]), strict=True):
         if deadline is not None and time.monotonic() >= deadline:
             break
-        answers.append(receivers.post(endpoint.url, *signed(delivery.event, endpoint)))
+        answers.append(receivers.post(endpoint.url, *signed(delivery.event_id, body, endpoint)))
     sent, unsent = leased[: len(answers)], leased[len(answers) :]
     with transaction.atomic():
         record_all(list(zip(sent, answers, strict=True)))
@@ -265,18 +264,37 @@ def _send_and_record(leased: list[WebhookDelivery], *, deadline: float | None = 
     return ["delivered" if a.ok else "failed" for a in answers] + ["not sent"] * len(unsent)
 
 
-def signed(event: Event, endpoint: WebhookEndpoint) -> tuple[bytes, dict[str, str]]:
+def bodies(events: list[Event]) -> list[str]:
+    """A round's events as the feed shows them, serialized together: one
+    serializer per event cost ~2 ms of CPU each (DRF builds a ModelSerializer's
+    fields per instance), a list builds them once."""
+    return [
+        json.dumps(data, separators=(",", ":")) for data in EventSerializer(events, many=True).data
+    ]
+
+
+def signed(event_id: str, body: str, endpoint: WebhookEndpoint) -> tuple[bytes, dict[str, str]]:
     """The body and the Standard Webhooks headers: `webhook-id` is the event
     id, so a receiver drops what it already has."""
-    body = json.dumps(EventSerializer(event).data, separators=(",", ":"))
     at = datetime.now(UTC)
     return body.encode(), {
         "Content-Type": "application/json",
         "User-Agent": "travel-inventory-webhooks/1",
-        "webhook-id": event.id,
+        "webhook-id": event_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(endpoint.secret).sign(event.id, at, body),
+        "webhook-signature": Webhook(endpoint.secret).sign(event_id, at, body),
     }
+
+
+# A round's attempts in one statement, each column sent as one array:
+# bulk_create prepared every field of every row in Python, about a third of
+# what recording a round cost (profiled).
+RECORD_ATTEMPTS = """
+INSERT INTO events_deliveryattempt
+    (delivery_id, number, attempted_at, status_code, error, duration_ms)
+SELECT * FROM unnest(
+    %s::bigint[], %s::integer[], %s::timestamptz[], %s::integer[], %s::text[], %s::integer[])
+"""
 
 
 def record_all(answered: list[tuple[WebhookDelivery, receivers.Answer]]) -> None:
@@ -287,17 +305,19 @@ def record_all(answered: list[tuple[WebhookDelivery, receivers.Answer]]) -> None
     if not answered:
         return
     now = timezone.now()
-    DeliveryAttempt.objects.bulk_create(
-        DeliveryAttempt(
-            delivery=delivery,
-            number=delivery.attempts + 1,
-            attempted_at=now - timedelta(milliseconds=answer.duration_ms),
-            status_code=answer.status_code,
-            error=answer.error[:500],
-            duration_ms=answer.duration_ms,
+    rows = [
+        (
+            delivery.pk,
+            delivery.attempts + 1,
+            now - timedelta(milliseconds=answer.duration_ms),
+            answer.status_code,
+            answer.error[:500],
+            answer.duration_ms,
         )
         for delivery, answer in answered
-    )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_ATTEMPTS, [list(column) for column in zip(*rows, strict=True)])
     delivered = [delivery for delivery, answer in answered if answer.ok]
     metrics.delivery_attempts.labels(outcome="delivered").inc(len(delivered))
     metrics.delivery_attempts.labels(outcome="failed").inc(len(answered) - len(delivered))
