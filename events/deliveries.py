@@ -23,7 +23,6 @@ import random
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from time import sleep
 
 from django.conf import settings
 from django.core.cache import cache
@@ -131,7 +130,7 @@ BATCH = 50
 SENDING_SECONDS = 15.0
 
 
-def deliver_endpoint(endpoint_id: int) -> int:
+def deliver_endpoint(endpoint_id: int, *, queued_at: float | None = None) -> int:
     """Send an endpoint's ready deliveries, a round of BATCH at a time, until
     a round finds none ready or the task's time is up (then one more message
     takes over). A recorded round lets the next of each booking's line go,
@@ -139,15 +138,14 @@ def deliver_endpoint(endpoint_id: int) -> int:
     may have come too early for it: the round after the last one finds both.
     Returns how many were attempted.
 
-    It first lets WEBHOOK_ROUND_WAIT_MS pass with its message still marked
-    queued, so the relays of that moment add to its first round instead of
-    enqueuing rounds of their own: under load a round of one or two cost
-    ~7 ms of worker CPU per delivery, a round of 50 about 1 ms. Nothing is
-    leased or locked meanwhile; a worker killed mid-wait leaves the mark to
-    expire and the deliveries to the catch-up."""
-    wait_ms = settings.WEBHOOK_ROUND_WAIT_MS
-    if wait_ms > 0:
-        sleep(wait_ms / 1000)
+    It first lets WEBHOOK_ROUND_WAIT_MS from `queued_at` pass with its
+    message still marked queued (queueing.gather), so the relays of that
+    moment add to its first round instead of enqueuing rounds of their own:
+    under load a round of one or two cost ~7 ms of worker CPU per delivery,
+    a round of 50 about 1 ms. Nothing is leased or locked meanwhile; a worker
+    killed mid-wait leaves the mark to expire and the deliveries to the
+    catch-up."""
+    queueing.gather(queued_at, settings.WEBHOOK_ROUND_WAIT_MS)
     cache.delete(_queued_key(endpoint_id))  # a relay from now on enqueues another
     deadline = time.monotonic() + min(SENDING_SECONDS, settings.WEBHOOK_LEASE_SECONDS / 2)
     attempted = 0
@@ -456,13 +454,14 @@ def enqueue_endpoints(endpoint_ids: Iterable[int], *, coalesce: bool = True) -> 
     has not started (it will see these deliveries): one Redis SET NX instead
     of a message per delivery. The catch-up does not coalesce, in case the
     queued one was lost; its key expires for the same reason."""
+    queued = [
+        pk
+        for pk in sorted(set(endpoint_ids))
+        if not coalesce or cache.add(_queued_key(pk), True, timeout=60)
+    ]
+    # What the catch-up sends is overdue: it gathers nothing.
     queueing.enqueue_each(
-        DELIVER_ENDPOINT,
-        [
-            pk
-            for pk in sorted(set(endpoint_ids))
-            if not coalesce or cache.add(_queued_key(pk), True, timeout=60)
-        ],
+        DELIVER_ENDPOINT, queued, **({"queued_at": time.time()} if coalesce else {})
     )
 
 

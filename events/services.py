@@ -1,15 +1,15 @@
 """Writing events into the outbox, and relaying them once committed."""
 
+import time
 from collections import Counter
 from collections.abc import Callable
-from time import sleep
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from events import deliveries, emails, metrics
+from events import deliveries, emails, metrics, queueing
 from events.models import Event
 
 # The relay's advisory lock key (any constant no other code uses).
@@ -55,7 +55,7 @@ def enqueue_relay() -> None:
     from events.tasks import relay_events
 
     if cache.add(RELAY_QUEUED, True, timeout=60):
-        relay_events.delay()
+        relay_events.delay(queued_at=time.time())
 
 
 # Numbers the oldest unrelayed events in id order after the feed's last
@@ -107,10 +107,10 @@ def relay_pending(*, limit: int = 1000) -> int:
     return len(events)
 
 
-def relay_queued(*, batch: int = 1000) -> int:
-    """What the relay task does: let the commits of the next
-    EVENTS_RELAY_BATCH_WAIT_MS gather first, then relay batches until one
-    comes back short. Returns how many it relayed.
+def relay_queued(*, batch: int = 1000, queued_at: float | None = None) -> int:
+    """What the relay task does: let the commits of EVENTS_RELAY_BATCH_WAIT_MS
+    from `queued_at` gather first (queueing.gather), then relay batches until
+    one comes back short. Returns how many it relayed.
 
     Why wait: a relay run's fixed cost (the task, its transaction and lock,
     the planning, the enqueues) came to ~6 ms of worker CPU per event under
@@ -119,9 +119,7 @@ def relay_queued(*, batch: int = 1000) -> int:
     all in one batch. Nothing is held meanwhile (no transaction, row or Redis
     lock); a worker killed mid-wait leaves only the flag, which expires, and
     beat's catch-up relays the events."""
-    wait_ms = settings.EVENTS_RELAY_BATCH_WAIT_MS
-    if wait_ms > 0:
-        sleep(wait_ms / 1000)
+    queueing.gather(queued_at, settings.EVENTS_RELAY_BATCH_WAIT_MS)
     cache.delete(RELAY_QUEUED)  # a commit from now on enqueues another relay
     total = 0
     while True:

@@ -12,19 +12,19 @@ BATCH = 1000
 
 
 @shared_task(ignore_result=True)
-def relay_events() -> int:
+def relay_events(queued_at: float | None = None) -> int:
     """Relay what the commits of a short wait add up to, in batches of BATCH
-    (events.services.relay_queued)."""
-    return services.relay_queued(batch=BATCH)
+    (events.services.relay_queued); beat's catch-up sends no `queued_at`."""
+    return services.relay_queued(batch=BATCH, queued_at=queued_at)
 
 
 # The hard limits back up the POST's own timeout (a receiver that trickles
 # its answer); the lease (WEBHOOK_LEASE_SECONDS) outlasts them.
 @shared_task(ignore_result=True, soft_time_limit=30, time_limit=40)
-def deliver_endpoint(endpoint_id: int) -> int:
+def deliver_endpoint(endpoint_id: int, queued_at: float | None = None) -> int:
     """An endpoint's ready deliveries, in rounds over one connection: the
     relay, a finished delivery and the catch-up enqueue one per endpoint."""
-    return deliveries.deliver_endpoint(endpoint_id)
+    return deliveries.deliver_endpoint(endpoint_id, queued_at=queued_at)
 
 
 @shared_task(ignore_result=True, soft_time_limit=30, time_limit=40)

@@ -9,12 +9,13 @@ from datetime import timedelta
 from http.server import ThreadingHTTPServer
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from werkzeug import Response
 
 from bookings import services
-from events import deliveries, receivers
+from events import deliveries, queueing, receivers
 from events.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from events.services import relay_pending
 from loadtest.receiver import Receiver
@@ -476,9 +477,9 @@ def test_a_task_waits_marked_queued_and_its_rounds_carry_what_was_relayed_meanwh
             relay_pending()
         assert not WebhookDelivery.objects.filter(leased_until__isnull=False).exists()
 
-    monkeypatch.setattr(deliveries, "sleep", relays_meanwhile)
-    assert deliveries.deliver_endpoint(endpoint.pk) == 3
-    assert waits == [0.15]
+    monkeypatch.setattr(queueing, "sleep", relays_meanwhile)
+    assert deliveries.deliver_endpoint(endpoint.pk, queued_at=time.time()) == 3
+    assert len(waits) == 1 and 0 < waits[0] <= 0.15
     assert enqueued == [endpoint.pk]  # the relay of the wait added to this task's rounds
     # Two rounds: both bookings' first events, then the released behind its held.
     assert WebhookDelivery.objects.values("delivered_at").distinct().count() == 2
@@ -494,12 +495,34 @@ def test_a_task_waits_marked_queued_and_its_rounds_carry_what_was_relayed_meanwh
     assert enqueued == [endpoint.pk, endpoint.pk]  # it started: a relay enqueues again
 
 
-def test_with_no_wait_a_task_sends_at_once(
-    customer, cabin, endpoint, receiver, monkeypatch, settings
+@pytest.mark.parametrize(
+    ("wait_ms", "queued_ago"),
+    [(0, 0.0), (150, 1.0), (150, None)],
+    ids=["no wait", "queued longer ago than the wait", "the catch-up's"],
+)
+def test_a_task_with_nothing_to_gather_sends_at_once(
+    customer, cabin, endpoint, receiver, monkeypatch, settings, wait_ms, queued_ago
 ):
-    settings.WEBHOOK_ROUND_WAIT_MS = 0
-    monkeypatch.setattr(deliveries, "sleep", lambda seconds: pytest.fail("it waited"))
+    settings.WEBHOOK_ROUND_WAIT_MS = wait_ms
+    monkeypatch.setattr(queueing, "sleep", lambda seconds: pytest.fail("it waited"))
     receiver.expect_request("/hooks").respond_with_data("ok")
     hold_through_services(customer, cabin)
     relay_pending()
-    assert deliveries.deliver_endpoint(endpoint.pk) == 1
+    queued_at = None if queued_ago is None else time.time() - queued_ago
+    assert deliveries.deliver_endpoint(endpoint.pk, queued_at=queued_at) == 1
+
+
+def test_the_catch_up_enqueues_with_nothing_to_gather_and_the_relay_with_its_moment(
+    endpoint, monkeypatch
+):
+    from events import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.deliver_endpoint, "apply_async", lambda args, kwargs=None, **kw: sent.append(kwargs)
+    )
+    cache.delete(deliveries._queued_key(endpoint.pk))
+    deliveries.enqueue_endpoints([endpoint.pk], coalesce=False)
+    deliveries.enqueue_endpoints([endpoint.pk])
+    assert sent[0] is None
+    assert abs(sent[1]["queued_at"] - time.time()) < 5

@@ -2,6 +2,8 @@
 transition that rolls back writes none, and the relay hands each event over
 once it committed (enqueued on commit, caught up by beat)."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -10,6 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from bookings import services
 from bookings.models import Booking
 from bookings.services import inventory
+from events import queueing
 from events import services as events_services
 from events.models import Event
 from events.services import relay_pending
@@ -123,7 +126,7 @@ def test_a_commit_enqueues_the_relay_unless_one_is_queued_and_not_started(
     customer, cabin, monkeypatch, django_capture_on_commit_callbacks
 ):
     enqueued = []
-    monkeypatch.setattr(relay_events, "delay", lambda: enqueued.append("relay"))
+    monkeypatch.setattr(relay_events, "delay", lambda **kw: enqueued.append("relay"))
     cache.delete(events_services.RELAY_QUEUED)
     with django_capture_on_commit_callbacks(execute=True):
         booking = hold_through_services(customer, cabin)
@@ -151,10 +154,11 @@ def test_commits_during_the_relays_wait_enqueue_no_other_relay_and_go_in_its_one
 ):
     settings.EVENTS_RELAY_BATCH_WAIT_MS = 150
     enqueued, waits = [], []
-    monkeypatch.setattr(relay_events, "delay", lambda: enqueued.append("relay"))
+    monkeypatch.setattr(relay_events, "delay", lambda **kw: enqueued.append(kw["queued_at"]))
     cache.delete(events_services.RELAY_QUEUED)
     with django_capture_on_commit_callbacks(execute=True):
         first = hold_through_services(customer, cabin)
+    (queued_at,) = enqueued
 
     def commits_meanwhile(seconds):
         waits.append(seconds)
@@ -165,22 +169,28 @@ def test_commits_during_the_relays_wait_enqueue_no_other_relay_and_go_in_its_one
         with django_capture_on_commit_callbacks(execute=True):
             hold_through_services(customer, cabin)
 
-    monkeypatch.setattr(events_services, "sleep", commits_meanwhile)
-    assert relay_events() == 3
-    assert waits == [0.15]
-    assert enqueued == ["relay"]  # the commits of the wait enqueued no other relay
+    monkeypatch.setattr(queueing, "sleep", commits_meanwhile)
+    assert relay_events(queued_at=queued_at) == 3
+    assert len(waits) == 1 and 0 < waits[0] <= 0.15  # what is left of the wait
+    assert enqueued == [queued_at]  # the commits of the wait enqueued no other relay
     assert Event.objects.values("relayed_at").distinct().count() == 1  # one batch
     with django_capture_on_commit_callbacks(execute=True):
         hold_through_services(customer, cabin)
-    assert enqueued == ["relay", "relay"]  # once it took them, a commit enqueues again
+    assert len(enqueued) == 2  # once it took them, a commit enqueues again
 
 
-def test_with_no_wait_the_relay_takes_what_is_committed_at_once(
-    customer, cabin, monkeypatch, settings
+@pytest.mark.parametrize(
+    ("wait_ms", "queued_ago"),
+    [(0, 0.0), (150, 1.0), (150, None)],
+    ids=["no wait", "queued longer ago than the wait", "beat's catch-up"],
+)
+def test_a_relay_with_nothing_to_gather_starts_at_once(
+    customer, cabin, monkeypatch, settings, wait_ms, queued_ago
 ):
-    settings.EVENTS_RELAY_BATCH_WAIT_MS = 0
-    monkeypatch.setattr(events_services, "sleep", lambda seconds: pytest.fail("it waited"))
+    settings.EVENTS_RELAY_BATCH_WAIT_MS = wait_ms
+    monkeypatch.setattr(queueing, "sleep", lambda seconds: pytest.fail("it waited"))
     cache.set(events_services.RELAY_QUEUED, True)
     hold_through_services(customer, cabin)
-    assert relay_events() == 1
+    queued_at = None if queued_ago is None else time.time() - queued_ago
+    assert relay_events(queued_at=queued_at) == 1
     assert cache.get(events_services.RELAY_QUEUED) is None
