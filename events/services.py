@@ -35,8 +35,13 @@ def record_events(events: list[Event]) -> None:
 def relay_after_commit() -> None:
     """Have the relay run once the current transaction commits; never for one
     that rolls back. `robust`: a broker that cannot be reached after the
-    commit costs only the wait for the catch-up, never the request."""
-    transaction.on_commit(enqueue_relay, robust=True)
+    commit costs only the wait for the catch-up, never the request. Asked
+    once per transaction: one that writes several events (a payment's webhook
+    writes the payment's and the booking's) needs one relay, not one Redis
+    round trip each. A callback registered in a savepoint that rolled back is
+    gone from the connection's list, so this registers it again."""
+    if not any(callback is enqueue_relay for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(enqueue_relay, robust=True)
 
 
 # Set while a relay is queued and has not started yet (events.tasks.relay_events
