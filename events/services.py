@@ -38,8 +38,23 @@ def record_events(events: list[Event]) -> None:
 def relay_after_commit() -> None:
     """Have the relay run once the current transaction commits; never for one
     that rolls back. `robust`: a broker that cannot be reached after the
-    commit costs only the wait for the catch-up, never the request."""
-    transaction.on_commit(enqueue_relay, robust=True)
+    commit costs only the wait for the catch-up, never the request. Asked
+    once per transaction: one that writes several events (a payment's webhook
+    writes the payment's and the booking's) needs one relay, not one Redis
+    round trip each."""
+    if not _relay_on_commit():
+        transaction.on_commit(enqueue_relay, robust=True)
+
+
+def _relay_on_commit() -> bool:
+    """Whether the relay is asked for already, at this savepoint or one that
+    encloses it: such a callback runs whenever this one would (Django drops a
+    callback with the savepoint it was asked for in, if that rolls back)."""
+    savepoints = set(connection.savepoint_ids)
+    return any(
+        callback is enqueue_relay and asked_in <= savepoints
+        for asked_in, callback, _ in connection.run_on_commit
+    )
 
 
 # Set while a relay is queued and has not started taking events yet

@@ -64,7 +64,8 @@ class PaymentAdmin(admin.ModelAdmin):
     def refund_in_full(self, request, queryset):
         for payment_id in queryset.order_by("pk").values_list("pk", flat=True):
             with transaction.atomic():
-                payment = Payment.objects.select_for_update().select_related("booking")
+                payment = Payment.objects.select_for_update(of=services.PAYMENT_ONLY)
+                payment = payment.select_related("booking")
                 payment = payment.get(pk=payment_id)
                 if payment.status not in services.PAID:
                     self.message_user(

@@ -22,7 +22,7 @@ def refund_cancellations(events: list[Event]) -> None:
         booking = event.data.get("booking") or {}
         amount = Decimal(booking.get("refunded_amount") or "0")
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=services.PAYMENT_ONLY)
             .select_related("booking")
             .filter(booking__reference=booking.get("reference"), status__in=services.PAID)
             .filter(paid_by(booking.get("payment_reference")))

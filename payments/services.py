@@ -192,6 +192,13 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
         transaction.on_commit(lambda: issue_refunds_later(refunds))
 
 
+# What a refund locks of a payment read with its booking: the payment's row
+# alone. A webhook holds its booking's lock and then asks for the payment's
+# (the booking first, as every transition); a refund locking both rows would
+# take them the other way round and could deadlock with it.
+PAYMENT_ONLY = ("self",)
+
+
 def _named_payment(provider_name: str, outcome: Outcome) -> dict:
     """The lookup of the payment a webhook names: by our id, or else by the
     provider's (never an empty one)."""

@@ -20,6 +20,7 @@ from bookings.services import (
     expire_bookings,
     expire_overdue_holds,
 )
+from events.models import Event
 from flights.models import FlightInventory, Seat
 from tests.booking_requests import flight_item
 from tests.conftest import client_for
@@ -280,3 +281,32 @@ def test_a_hold_waits_for_an_expired_hold_another_request_is_releasing(customer,
     stale.refresh_from_db()
     assert stale.status == "expired"
     assert stale.history.filter(from_status="held").count() == 1
+
+
+def test_a_refund_never_waits_for_the_booking_a_webhook_holds(customer, client):
+    """A refund takes its payment's row alone: a webhook about that payment
+    holds the booking's lock and then asks for the payment's (booking first,
+    as every transition), so a refund that also took the booking's row would
+    deadlock with it."""
+    from payments.models import Payment
+    from payments.refunds import refund_cancellations
+    from payments.services import start_payment
+    from tests.payments.conftest import post_webhook
+
+    booking = hold_through_services(customer, FlightInventoryFactory(total_seats=5))
+    payment = start_payment(booking=booking, actor=customer).payment
+    assert post_webhook(client, payment).status_code == 200
+    cancel_booking(booking=booking, actor=customer)
+    cancelled = Event.objects.get(
+        type="booking.cancelled", data__booking__reference=booking.reference
+    )
+
+    with transaction.atomic():
+        Booking.objects.select_for_update().get(pk=booking.pk)  # the webhook's first lock
+        refund = Competitor(lambda: transaction.atomic()(refund_cancellations)([cancelled]))
+        assert refund.done.wait(WAIT), "the refund waited for the booking's lock"
+        Payment.objects.select_for_update(nowait=True).get(pk=payment.pk)  # and its second
+
+    refund.finish()
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("refunded", payment.amount)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django_celery_beat.models import PeriodicTask
 
 from bookings import services
@@ -194,3 +194,24 @@ def test_a_relay_with_nothing_to_gather_starts_at_once(
     queued_at = None if queued_ago is None else time.time() - queued_ago
     assert relay_events(queued_at=queued_at) == 1
     assert cache.get(events_services.RELAY_QUEUED) is None
+
+
+def test_a_transaction_writing_two_events_asks_for_one_relay(
+    customer, cabin, client, django_capture_on_commit_callbacks
+):
+    """A payment's webhook writes the payment's event and the booking's; a
+    savepoint that rolls back takes its own request for the relay with it."""
+    from payments.services import start_payment
+    from tests.payments.conftest import post_webhook
+
+    payment = start_payment(booking=hold_through_services(customer, cabin), actor=customer).payment
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert post_webhook(client, payment).status_code == 200
+    assert [callback.__name__ for callback in callbacks].count("enqueue_relay") == 1
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            events_services.relay_after_commit()
+            raise RuntimeError("rolled back")
+        events_services.relay_after_commit()
+    assert [callback.__name__ for callback in callbacks] == ["enqueue_relay"]
