@@ -2,6 +2,7 @@
 expired everywhere, whether or not the sweep has recorded it yet."""
 
 import re
+from collections.abc import Sequence
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -25,6 +26,35 @@ ITEMS = (
     Prefetch("flight_items", queryset=FlightItem.objects.select_related("inventory__flight")),
     Prefetch("hotel_items", queryset=HotelItem.objects.all()),
 )
+
+# A sweep batch's items: the same rows as ITEMS, read into plain lists
+# (`to_attr`) instead of a related manager and a filtered queryset built per
+# booking and relation (profiled: 40 % of a sweep's Python), and each cabin
+# with its flight read and built once for the batch, not once per item.
+# The readers a transition shares take them through `flight_items_of` and
+# `hotel_items_of`, so any booking reads the same either way.
+FLIGHT_ITEM_LIST, HOTEL_ITEM_LIST = "flight_item_list", "hotel_item_list"
+BATCH_ITEMS = (
+    Prefetch("flight_items", queryset=FlightItem.objects.all(), to_attr=FLIGHT_ITEM_LIST),
+    Prefetch(
+        f"{FLIGHT_ITEM_LIST}__inventory",
+        queryset=FlightInventory.objects.select_related("flight"),
+    ),
+    Prefetch("hotel_items", queryset=HotelItem.objects.all(), to_attr=HOTEL_ITEM_LIST),
+)
+
+
+def flight_items_of(booking: Booking) -> Sequence[FlightItem]:
+    """The booking's flight items: the list BATCH_ITEMS read, or else the
+    prefetched (ITEMS) or queried relation."""
+    items = booking.__dict__.get(FLIGHT_ITEM_LIST)
+    return booking.flight_items.all() if items is None else items
+
+
+def hotel_items_of(booking: Booking) -> Sequence[HotelItem]:
+    """The booking's hotel items, as `flight_items_of` reads the flights'."""
+    items = booking.__dict__.get(HOTEL_ITEM_LIST)
+    return booking.hotel_items.all() if items is None else items
 
 
 def sees_every_booking(user) -> bool:
@@ -77,7 +107,7 @@ def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
     """The booking's items in request order, from the prefetched (or else
     queried) relations."""
     return sorted(
-        [*booking.flight_items.all(), *booking.hotel_items.all()], key=lambda item: item.position
+        [*flight_items_of(booking), *hotel_items_of(booking)], key=lambda item: item.position
     )
 
 

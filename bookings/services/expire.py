@@ -13,29 +13,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from bookings import metrics
-from bookings.models import Booking, BookingStatus, FlightItem, HotelItem, RunOutcome, SweepRun
+from bookings import metrics, selectors
+from bookings.models import Booking, BookingStatus, RunOutcome, SweepRun
 from bookings.services.requests import FlightRequest, ItemRequest
 from bookings.services.transition import change_status
-from flights.models import FlightInventory
 from locking import locks
 
 logger = logging.getLogger(__name__)
 
 HELD, EXPIRED = BookingStatus.HELD, BookingStatus.EXPIRED
-
-# A batch's items, read as `selectors.ITEMS` reads them but shaped for many
-# bookings on few cabins: each cabin (with its flight) is read and built once
-# for the batch instead of once per item, and the items' own querysets carry no
-# select_related, which Django deep-copies for every booking it prefetches for.
-BATCH_ITEMS = (
-    Prefetch("flight_items", queryset=FlightItem.objects.all()),
-    Prefetch("flight_items__inventory", queryset=FlightInventory.objects.select_related("flight")),
-    Prefetch("hotel_items", queryset=HotelItem.objects.all()),
-)
 
 
 def expire_if_overdue(booking: Booking, now: datetime) -> bool:
@@ -173,7 +162,9 @@ def _expire(
     elsewhere, unless told not to) and expire them through the transition path."""
     locked = overdue.select_for_update(skip_locked=skip_locked, of=("self",))
     # The stored answer of an idempotent hold is no part of a transition.
-    bookings = list(locked.defer("idempotent_response").prefetch_related(*BATCH_ITEMS)[:limit])
+    bookings = list(
+        locked.defer("idempotent_response").prefetch_related(*selectors.BATCH_ITEMS)[:limit]
+    )
     change_status(bookings, to_status=EXPIRED, actor=None, now=now, note=note, expired_at=now)
     return bookings
 
