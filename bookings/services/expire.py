@@ -162,9 +162,8 @@ def _expire(
     elsewhere, unless told not to) and expire them through the transition path."""
     locked = overdue.select_for_update(skip_locked=skip_locked, of=("self",))
     # The stored answer of an idempotent hold is no part of a transition.
-    bookings = list(
-        locked.defer("idempotent_response").prefetch_related(*selectors.BATCH_ITEMS)[:limit]
-    )
+    bookings = list(locked.defer("idempotent_response")[:limit])
+    selectors.read_batch_items(bookings)
     change_status(bookings, to_status=EXPIRED, actor=None, now=now, note=note, expired_at=now)
     return bookings
 
