@@ -117,8 +117,8 @@ def booking_for(user, reference: str) -> Booking | None:
 
 
 def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
-    """The booking's items in request order, from the prefetched (or else
-    queried) relations."""
+    """The booking's items in request order, from a batch's lists or the
+    prefetched (or else queried) relations."""
     return sorted(
         [*flight_items_of(booking), *hotel_items_of(booking)], key=lambda item: item.position
     )
