@@ -172,9 +172,11 @@ def _without_cycle_collection():
     tens of thousands of objects that live until it ends (bookings, items,
     history rows, events and their payloads); while they live, they pass the
     collector's thresholds again and again, and each full collection walks
-    the whole process heap: a fifth to a third of a sweep's Python, measured.
+    the whole process heap: a fifth to two fifths of a sweep's Python, measured.
     Reference counting still frees what the batch drops; the few cycles left
-    wait for the next collection, after the batch."""
+    wait for the next collection, after the batch. The switch is the
+    process's: a thread beside the sweep (a gthread worker's request) goes
+    without cycle collection for a batch's fraction of a second, no more."""
     if not gc.isenabled():
         yield
         return

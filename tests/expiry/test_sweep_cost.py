@@ -99,7 +99,7 @@ def test_a_sweep_batch_costs_the_same_queries_whatever_its_size(spread_holds):
 @pytest.mark.django_db
 def test_a_sweep_batch_runs_without_the_cycle_collector(spread_holds):
     """A batch's objects live until it ends; the cyclic collector's full passes
-    over them were a fifth to a third of a sweep's Python. It is off while a
+    over them were a fifth to two fifths of a sweep's Python. It is off while a
     batch writes, and on again after."""
     enabled_while_writing = []
 
