@@ -2,6 +2,7 @@
 expired everywhere, whether or not the sweep has recorded it yet."""
 
 import re
+from collections.abc import Sequence
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -30,6 +31,48 @@ ITEMS = (
     ),
     Prefetch("hotel_items", queryset=HotelItem.objects.order_by()),
 )
+
+# A sweep batch's items (`read_batch_items`) are kept in plain lists on each
+# booking under these names; the readers a transition shares take them through
+# `flight_items_of` and `hotel_items_of`, so any booking reads the same either
+# way.
+FLIGHT_ITEM_LIST, HOTEL_ITEM_LIST = "flight_item_list", "hotel_item_list"
+
+
+def read_batch_items(bookings: Sequence[Booking]) -> None:
+    """Read the items of many bookings (the same rows as ITEMS) in three
+    queries, flight items, their cabins with flights (each read and built once
+    for the batch, not once per item) and hotel items, into a list per booking
+    and relation. Not prefetch_related: it builds a related manager and a
+    filtered queryset per booking and relation (profiled: 40 % of a sweep's
+    Python), and even into `to_attr` lists it filters by, and caches back,
+    every booking instance (a third of what was left)."""
+    by_pk = {booking.pk: booking for booking in bookings}
+    for booking in bookings:
+        setattr(booking, FLIGHT_ITEM_LIST, [])
+        setattr(booking, HOTEL_ITEM_LIST, [])
+    flight_items = list(FlightItem.objects.filter(booking_id__in=by_pk))
+    cabins = FlightInventory.objects.select_related("flight").in_bulk(
+        {item.inventory_id for item in flight_items}
+    )
+    for item in flight_items:
+        item.inventory = cabins[item.inventory_id]
+        getattr(by_pk[item.booking_id], FLIGHT_ITEM_LIST).append(item)
+    for item in HotelItem.objects.filter(booking_id__in=by_pk):
+        getattr(by_pk[item.booking_id], HOTEL_ITEM_LIST).append(item)
+
+
+def flight_items_of(booking: Booking) -> Sequence[FlightItem]:
+    """The booking's flight items: the list `read_batch_items` read, or else the
+    prefetched (ITEMS) or queried relation."""
+    items = booking.__dict__.get(FLIGHT_ITEM_LIST)
+    return booking.flight_items.all() if items is None else items
+
+
+def hotel_items_of(booking: Booking) -> Sequence[HotelItem]:
+    """The booking's hotel items, as `flight_items_of` reads the flights'."""
+    items = booking.__dict__.get(HOTEL_ITEM_LIST)
+    return booking.hotel_items.all() if items is None else items
 
 
 def sees_every_booking(user) -> bool:
@@ -79,10 +122,10 @@ def booking_for(user, reference: str) -> Booking | None:
 
 
 def booking_items(booking: Booking) -> list[FlightItem | HotelItem]:
-    """The booking's items in request order, from the prefetched (or else
-    queried) relations."""
+    """The booking's items in request order, from a batch's lists or the
+    prefetched (or else queried) relations."""
     return sorted(
-        [*booking.flight_items.all(), *booking.hotel_items.all()], key=lambda item: item.position
+        [*flight_items_of(booking), *hotel_items_of(booking)], key=lambda item: item.position
     )
 
 

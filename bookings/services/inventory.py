@@ -18,6 +18,7 @@ from operator import or_
 
 from django.db.models import F, Model, Q, Sum
 
+from bookings import selectors
 from bookings.models import Booking, HotelItem
 from bookings.services import statements
 from bookings.services.requests import HotelRequest
@@ -87,10 +88,10 @@ def move_units_of(bookings: Sequence[Booking], *, source: str, target: str) -> N
     cabins = []
     stays = []
     for booking in bookings:
-        for item in booking.flight_items.all():
+        for item in selectors.flight_items_of(booking):
             seats[item.inventory_id] += item.seats
             cabins.append(item.inventory)
-        stays += booking.hotel_items.all()
+        stays += selectors.hotel_items_of(booking)
     rooms = _rooms_by_night(stays)
     move(FlightInventory, seats, source=source, target=target)
     move(RoomNight, rooms, source=source, target=target)

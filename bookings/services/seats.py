@@ -22,6 +22,7 @@ from operator import or_
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 
+from bookings import selectors
 from bookings.exceptions import SeatUnavailable
 from bookings.models import Booking, FlightItem, SeatAssignment
 from bookings.services.availability import Cabins
@@ -193,7 +194,7 @@ def sorted_numbers(seats: Iterable[Seat]) -> list[str]:
 def free_seats_of(bookings: Sequence[Booking]) -> None:
     """End the active seat assignments of bookings leaving held or confirmed
     (the caller holds their locks): no query when none has a seat-mapped item."""
-    items = [item for booking in bookings for item in booking.flight_items.all()]
+    items = [item for booking in bookings for item in selectors.flight_items_of(booking)]
     mapped = [item for item in items if item.inventory.has_seat_map]
     for item in items:
         item.seat_numbers = []

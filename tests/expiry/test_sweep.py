@@ -8,15 +8,17 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from bookings import services, tasks
+from bookings import selectors, services, tasks
 from bookings.exceptions import HoldExpired
 from bookings.models import Actor, Booking, BookingStatusChange, RunOutcome, SweepRun
 from bookings.services import expire, inventory
+from bookings.services.transition import booking_event
+from events.models import Event
 from flights.models import FlightInventory
 from hotels.models import RoomNight
 from locking import locks
 from tests.expiry.conftest import assert_no_drift, overdue_holds
-from tests.factories import UserFactory
+from tests.factories import UserFactory, seat_mapped_cabin
 from tests.holds import hold_through_services, make_overdue
 
 
@@ -309,3 +311,41 @@ def test_sweep_racing_confirms_ends_each_booking_confirmed_or_expired(cabin, roo
     assert row.booked_seats == sum(seats[pk] for pk in confirmed)
     assert held_rooms(room_type) == 0
     assert_no_drift()
+
+
+@pytest.mark.django_db
+def test_the_sweeps_events_are_what_the_single_booking_path_writes(customer, cabin, room_type):
+    """The sweep reads a batch's items its own way (`read_batch_items`): each
+    `booking.expired` event still carries the booking exactly as a transition
+    of that one booking, read with `selectors.ITEMS`, describes it: items in
+    request order, a seat-mapped cabin's seats given back, stays as held."""
+    mapped = seat_mapped_cabin()
+    check_in = timezone.now().date() + timedelta(days=5)
+    stay = services.HotelRequest(room_type.pk, check_in, check_in + timedelta(days=2), 1)
+    shapes = [
+        [services.FlightRequest(mapped.flight_id, mapped.cabin_class, 2, ("10A", "10B")), stay],
+        [stay, services.FlightRequest(cabin.flight_id, cabin.cabin_class, 1)],
+        [services.FlightRequest(cabin.flight_id, cabin.cabin_class, 1), stay, stay],
+        [stay],
+    ]
+    bookings = [services.hold_booking(customer=customer, items=items).booking for items in shapes]
+    make_overdue(*bookings)
+
+    assert services.expire_overdue_holds() == len(bookings)
+
+    for booking in bookings:
+        event = Event.objects.get(
+            type="booking.expired", data__booking__reference=booking.reference
+        )
+        read_alone = Booking.objects.prefetch_related(*selectors.ITEMS).get(pk=booking.pk)
+        assert event.data["booking"] == dict(
+            booking_event(read_alone, event.created_at).data["booking"]
+        )
+    assert [item["type"] for item in event_items(bookings[2])] == ["flight", "hotel", "hotel"]
+    assert event_items(bookings[0])[0]["seat_numbers"] == []
+    assert_no_drift()
+
+
+def event_items(booking) -> list[dict]:
+    event = Event.objects.get(type="booking.expired", data__booking__reference=booking.reference)
+    return event.data["booking"]["items"]
