@@ -63,6 +63,10 @@ class Payment(models.Model):
         return self.id
 
 
+# The unique (provider, webhook id) pair: what refuses a repeated webhook.
+WEBHOOK_ONCE = "webhook_once"
+
+
 class ProcessedWebhook(models.Model):
     """A provider webhook already acted on: written in the transaction of
     its effect, so a repeat (the provider's retry, a replay) changes nothing."""
@@ -78,7 +82,7 @@ class ProcessedWebhook(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "webhook_id"], name="webhook_once")
+            models.UniqueConstraint(fields=["provider", "webhook_id"], name=WEBHOOK_ONCE)
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from bookings.exceptions import (
@@ -32,7 +32,14 @@ from config.exceptions import ServiceUnavailable, ValidationFailed
 from events.models import Event, EventType
 from events.services import record_events
 from payments.exceptions import PaymentAttemptsExhausted
-from payments.models import Payment, PaymentStatus, ProcessedWebhook, Refund, RefundStatus
+from payments.models import (
+    WEBHOOK_ONCE,
+    Payment,
+    PaymentStatus,
+    ProcessedWebhook,
+    Refund,
+    RefundStatus,
+)
 from payments.providers import FAILED, REFUND_SUCCEEDED, SUCCEEDED, Outcome, provider
 
 PENDING, SUCCEEDED_STATUS = PaymentStatus.PENDING, PaymentStatus.SUCCEEDED
@@ -150,52 +157,70 @@ def handle_webhook(*, provider_name: str, body: bytes, headers) -> None:
     outcome = adapter.parse_webhook(body, headers)
     if not outcome.kind:
         return  # a type we do not act on: received, so the provider stops sending it
-    named = _named_payment(adapter.name, outcome)
-    refunds: list[Refund] = []
+    try:
+        refunds = _act_once(adapter.name, outcome)
+    except IntegrityError as exc:
+        if _constraint_of(exc) != WEBHOOK_ONCE:
+            raise
+        return  # processed already: its transaction, which wrote nothing else, rolled back
+    issue_refunds_later(refunds)
+
+
+def _act_once(provider_name: str, outcome: Outcome) -> list[Refund]:
+    """The webhook's effect, in one transaction that first records its id:
+    a repeat fails that insert on the unique (provider, webhook id) pair, and
+    under the payment's lock a racing repeat waits there until the first one
+    has committed. Returns the refunds to ask the provider for."""
     with transaction.atomic():
-        # Its booking first (the lock order), found through the payment and
-        # read with its items once: the events and the unit moves that follow
-        # all read them. Then the payment, locked.
-        booking = lock_one_of(
-            Booking.objects.filter(
-                **{f"payments__{k}": v for k, v in named.items()}
-            ).prefetch_related(*ITEMS)
-        )
-        if booking is None:
-            raise _invalid("data.payment_id", "No payment with this id.")
-        payment = Payment.objects.select_for_update().get(**named)
-        payment.booking = booking  # as locked and read above, not read once more
+        payment = _lock_named_payment(provider_name, outcome)
+        booking = payment.booking
         if outcome.kind in (SUCCEEDED, FAILED):
             _check_amount(payment, outcome)
-        # A repeat is refused by the unique (provider, webhook id) pair, in a
-        # savepoint that keeps the transaction usable; under the payment's lock
-        # a racing repeat waits here until the first one has committed.
-        try:
-            with transaction.atomic():
-                ProcessedWebhook.objects.create(
-                    provider=adapter.name,
-                    webhook_id=outcome.webhook_id,
-                    type=outcome.kind or "ignored",
-                    payment=payment,
-                )
-        except IntegrityError:  # processed already: nothing more to do
-            return
+        ProcessedWebhook.objects.create(
+            provider=provider_name,
+            webhook_id=outcome.webhook_id,
+            type=outcome.kind,
+            payment=payment,
+        )
         now = timezone.now()
         if outcome.kind == SUCCEEDED:
-            refunds = _payment_succeeded(payment, booking, now)
-        elif outcome.kind == FAILED:
+            return _payment_succeeded(payment, booking, now)
+        if outcome.kind == FAILED:
             _payment_failed(payment, booking, outcome.failure_reason, now)
         elif outcome.kind == REFUND_SUCCEEDED:
             payment.refunds.filter(status=RefundStatus.PENDING).update(
                 status=RefundStatus.SUCCEEDED, settled_at=now
             )
-        transaction.on_commit(lambda: issue_refunds_later(refunds))
+        return []
+
+
+def _lock_named_payment(provider_name: str, outcome: Outcome) -> Payment:
+    """The payment the webhook names and its booking, both locked in one
+    statement and read, the booking with its items (the events and the unit
+    moves that follow all read them). Nothing locks a booking and then its
+    payment in another statement (refunds lock the payment alone), so the
+    pair's order within the statement cannot deadlock."""
+    payment = (
+        Payment.objects.select_for_update(of=("self", "booking"))
+        .select_related("booking")
+        .filter(**_named_payment(provider_name, outcome))
+        .first()
+    )
+    if payment is None:
+        raise _invalid("data.payment_id", "No payment with this id.")
+    prefetch_related_objects([payment.booking], *ITEMS)
+    return payment
+
+
+def _constraint_of(exc: IntegrityError) -> str | None:
+    """The constraint PostgreSQL names for an integrity error."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
 # What a refund locks of a payment read with its booking: the payment's row
-# alone. A webhook holds its booking's lock and then asks for the payment's
-# (the booking first, as every transition); a refund locking both rows would
-# take them the other way round and could deadlock with it.
+# alone. A webhook locks the pair in one statement; a refund that locked both
+# while something else held the booking and then asked for its payment could
+# deadlock with it.
 PAYMENT_ONLY = ("self",)
 
 

@@ -283,11 +283,10 @@ def test_a_hold_waits_for_an_expired_hold_another_request_is_releasing(customer,
     assert stale.history.filter(from_status="held").count() == 1
 
 
-def test_a_refund_never_waits_for_the_booking_a_webhook_holds(customer, client):
-    """A refund takes its payment's row alone: a webhook about that payment
-    holds the booking's lock and then asks for the payment's (booking first,
-    as every transition), so a refund that also took the booking's row would
-    deadlock with it."""
+def test_a_refund_never_waits_for_a_booking_another_transaction_holds(customer, client):
+    """A refund takes its payment's row alone. Were it to take the booking's
+    too, it would wait for whoever holds the booking while holding the payment:
+    a deadlock as soon as that one asks for the payment."""
     from payments.models import Payment
     from payments.refunds import refund_cancellations
     from payments.services import start_payment
@@ -302,10 +301,10 @@ def test_a_refund_never_waits_for_the_booking_a_webhook_holds(customer, client):
     )
 
     with transaction.atomic():
-        Booking.objects.select_for_update().get(pk=booking.pk)  # the webhook's first lock
+        Booking.objects.select_for_update().get(pk=booking.pk)
         refund = Competitor(lambda: transaction.atomic()(refund_cancellations)([cancelled]))
         assert refund.done.wait(WAIT), "the refund waited for the booking's lock"
-        Payment.objects.select_for_update(nowait=True).get(pk=payment.pk)  # and its second
+        Payment.objects.select_for_update(nowait=True).get(pk=payment.pk)  # free once it ends
 
     refund.finish()
     payment.refresh_from_db()
