@@ -56,10 +56,10 @@ class HotelListView(GenericAPIView):
         stay = query.stay()
         staff = staff_may(request, VIEW_NIGHTS_PERMISSION)
         city = query.validated_data.get("city")
-        hotels = selectors.search_hotels(city=city, stay=stay)
         serializer = hotel_serializer_class(stay=stay, staff=staff)
 
         def results():
+            hotels = selectors.search_hotels(city=city, stay=stay)
             page = selectors.hotel_listings(
                 self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
             )
