@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
+from config.api.queries import validated_query
 from config.replicas import anonymous_reads_on_replica
 from flights import selectors, services
 from flights.api.serializers import (
@@ -49,9 +50,7 @@ class FlightListView(GenericAPIView):
     )
     @anonymous_reads_on_replica
     def get(self, request):
-        query = FlightSearchSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = query.validated_data
+        filters = validated_query(FlightSearchSerializer, request)
         serializer = _flight_serializer_class(request)
         day = filters.get("date")
 

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.core.validators import RegexValidator
@@ -164,12 +165,16 @@ class StaySearchSerializer(serializers.Serializer):
         return attrs
 
     def stay(self) -> Stay | None:
-        data = self.validated_data
-        if "check_in" not in data:
-            return None
-        return Stay(
-            check_in=data["check_in"], check_out=data["check_out"], rooms=data.get("rooms", 1)
-        )
+        return stay_of(self.validated_data)
+
+
+def stay_of(query: Mapping) -> Stay | None:
+    """The stay of a query StaySearchSerializer validated, if it names one."""
+    if "check_in" not in query:
+        return None
+    return Stay(
+        check_in=query["check_in"], check_out=query["check_out"], rooms=query.get("rooms", 1)
+    )
 
 
 class HotelSearchSerializer(StaySearchSerializer):
