@@ -28,8 +28,10 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Model
+from django.http import HttpResponse
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
+from rest_framework.renderers import JSONRenderer
 
 from flights.models import Flight, FlightInventory
 from hotels.models import Hotel, RoomNight
@@ -54,70 +56,116 @@ def hotel_scope(city: str) -> str:
 
 
 def search_response(view, *, scope: str | None, query: dict, results: Callable[[], list]):
-    """The paginated answer of a public search. `results()` paginates the
-    queryset through `view.paginate_queryset` and serializes the page; it runs
-    only on a miss. The links (`next`, `previous`) are built from each request
-    itself, so only `count` and `results` are cached."""
-    key = _entry_key(view, scope, query)
-    cached = _read(key) if key else None
-    if cached is not None:
-        view.paginate_queryset(_CachedPage(cached["count"], cached["results"]))
-        return view.get_paginated_response(cached["results"])
-    data = results()
-    if key:
-        _write(key, {"count": view.paginator.page.paginator.count, "results": data})
-    return view.get_paginated_response(data)
+    """The paginated answer of a public search. `results()` builds the
+    queryset, paginates it through `view.paginate_queryset` and serializes the
+    page; it runs only on a miss, so a hit builds no queryset at all.
+
+    A cached answer is the page's rendered JSON (`results`) and the count of
+    every match; a hit answers those bytes as they are, without DRF's
+    Response, its renderer or the serializers. The links (`next`,
+    `previous`) are built from each request itself, and the body is put
+    together by `_paginated_body` on a miss and a hit alike, so both are the
+    same bytes. Answers other than JSON (the browsable API in development)
+    and staff's are never cached."""
+    entry = _Entry.of(view, scope, query)
+    if entry is None:
+        return view.get_paginated_response(results())
+    cached = entry.read()
+    if cached is None:
+        data = results()
+        count, page_json = view.paginator.page.paginator.count, _RENDERER.render(data)
+        entry.write(count, page_json)
+    else:
+        count, page_json = cached
+        view.paginate_queryset(_CachedPage(count))
+    return _paginated_body(view.paginator, count, page_json)
+
+
+# DRF's renderer, with the settings DRF renders every answer with (compact, UTF-8).
+_RENDERER = JSONRenderer()
+
+
+def _paginated_body(paginator, count: int, page_json: bytes) -> HttpResponse:
+    """What `PageNumberPagination.get_paginated_response` answers, as bytes:
+    its fields in its order, the page spliced in already rendered."""
+    links = {
+        "count": count,
+        "next": paginator.get_next_link(),
+        "previous": paginator.get_previous_link(),
+    }
+    body = _RENDERER.render(links)[:-1] + b',"results":' + page_json + b"}"
+    return HttpResponse(body, content_type=_RENDERER.media_type)
 
 
 class _CachedPage:
-    """What Django's Paginator needs of a cached page: the count of every
-    match, and the page itself (the only slice it asks for)."""
+    """What Django's Paginator needs of a cached page to number it and link
+    its neighbours: the count of every match (its items are already
+    rendered)."""
 
-    def __init__(self, count: int, results: list):
-        self._count, self._results = count, results
+    def __init__(self, count: int):
+        self._count = count
 
     def __len__(self) -> int:
         return self._count
 
     def __getitem__(self, _slice) -> list:
-        return self._results
+        return []
 
 
-def _entry_key(view, scope: str | None, query: dict) -> str | None:
-    """The cache key of this query at the scope's current version; None when
-    it is not to be cached or Redis does not answer."""
-    if scope is None or settings.SEARCH_CACHE_SECONDS <= 0:
-        return None
-    request, paginator = view.request, view.paginator
-    page = {
-        "page": request.query_params.get(paginator.page_query_param) or "1",
-        "page_size": paginator.get_page_size(request),
-    }
-    normalized = {name: value for name, value in query.items() if value is not None}
-    canonical = json.dumps({**normalized, **page}, sort_keys=True, cls=DjangoJSONEncoder)
-    try:
-        version = int(_redis().get(_version_key(scope)) or 0)
-    except RedisError as exc:
-        logger.info("search cache skipped: %r", exc)
-        return None
-    return cache.make_key(f"search:{scope}:{version}:{canonical}")
+class _Entry:
+    """One query's cache entry. Its key is the normalized query; its value
+    starts with the scope's version it was read under, and a hit is an entry
+    of the scope's current version. So the version and the entry are read
+    in one round trip (MGET), and a bump leaves every older entry unread."""
 
+    def __init__(self, key: str, version_key: str):
+        self.key, self.version_key = key, version_key
+        self.version = 0
 
-def _read(key: str) -> dict | None:
-    try:
-        raw = _redis().get(key)
-    except RedisError as exc:
-        logger.info("search cache skipped: %r", exc)
-        return None
-    return None if raw is None else json.loads(raw)
+    @classmethod
+    def of(cls, view, scope: str | None, query: dict) -> "_Entry | None":
+        """None when this answer is not to be cached: no scope (staff, no
+        date or city), the cache off, or not a JSON answer."""
+        if scope is None or settings.SEARCH_CACHE_SECONDS <= 0:
+            return None
+        request, paginator = view.request, view.paginator
+        # Answers are compact JSON unless the client asked for another
+        # renderer or an indent (`Accept: application/json; indent=2`).
+        if getattr(request, "accepted_media_type", None) != _RENDERER.media_type:
+            return None
+        normalized = {name: value for name, value in query.items() if value is not None}
+        normalized["page"] = request.query_params.get(paginator.page_query_param) or "1"
+        normalized["page_size"] = paginator.get_page_size(request)
+        canonical = json.dumps(normalized, sort_keys=True, cls=DjangoJSONEncoder)
+        return cls(cache.make_key(f"search:{scope}:{canonical}"), _version_key(scope))
 
+    def read(self) -> tuple[int, bytes] | None:
+        """(count, the page's JSON) if cached at the current version; None on
+        a miss, or when Redis does not answer (then `write` is skipped)."""
+        try:
+            version, entry = _redis().mget(self.version_key, self.key)
+        except RedisError as exc:
+            logger.info("search cache skipped: %r", exc)
+            self.key = None
+            return None
+        self.version = int(version or 0)
+        if entry is None:
+            return None
+        entry_version, count, page_json = entry.split(b":", 2)
+        if int(entry_version) != self.version:
+            return None
+        return int(count), page_json
 
-def _write(key: str, answer: dict) -> None:
-    body = json.dumps(answer, cls=DjangoJSONEncoder)
-    try:
-        _redis().set(key, body, ex=max(1, round(settings.SEARCH_CACHE_SECONDS)))
-    except RedisError as exc:
-        logger.info("search answer not cached: %r", exc)
+    def write(self, count: int, page_json: bytes) -> None:
+        """Tagged with the version read before the database was, so a bump
+        made meanwhile leaves this answer unread."""
+        if self.key is None:
+            return
+        value = b"%d:%d:" % (self.version, count) + page_json
+        try:
+            _redis().set(self.key, value, ex=max(1, round(settings.SEARCH_CACHE_SECONDS)))
+        except RedisError as exc:
+            logger.info("search answer not cached: %r", exc)
 
 
 # --- Invalidating -------------------------------------------------------------------------

@@ -16,7 +16,13 @@ queueing:
   answers come to be cached elsewhere); then one query repeated without
   emptying it, whose throughput against the cold one shows what a warm cache
   buys (that query's pages are warm in PostgreSQL too: above 1x even with no
-  search cache);
+  search cache). One request at a time from Python, that ratio counts the
+  client's own CPU (requests: about 1 ms a request, on the same cores) as
+  much as a cache hit's, so `wrk` (C) measures it again when it is installed
+  (`scripts/services.sh wrk`): as many connections as web workers, for
+  WRK_SECONDS each, every request a query drawn at random (cold: nearly all
+  misses; hotels also vary `rooms` so that a small size has enough distinct
+  queries) or the one query (warm), keys `wrk_*`;
 - a customer's booking list through the API (its token);
 - the admin's booking, cabin and room-night changelists, as a logged-in
   superuser over HTTP (the same gunicorn as the API);
@@ -32,7 +38,11 @@ reported, never enforced; the exit status is 1 only when an answer was not a
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import shutil
+import subprocess
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -192,6 +202,45 @@ def search_paths(loaded: dict, samples: int, seed: int) -> tuple[list[str], list
     return flights, hotels
 
 
+WRK_SECONDS = 10
+WRK_SCRIPT = ROOT / "loadtest" / "wrk" / "search.lua"
+
+
+def wrk_paths(loaded: dict, seed: int) -> dict[str, list[str]]:
+    """Enough distinct searches that a cold run rarely repeats one within
+    the cache's few seconds."""
+    flights, hotels = search_paths(loaded, 20_000, seed)
+    chance = random.Random(seed)
+    hotels = [path.replace("rooms=2", f"rooms={chance.randint(1, 4)}") for path in hotels]
+    return {"flight_search": flights, "hotel_search": hotels}
+
+
+def wrk_per_s(stack: Stack, timer: Timer, paths: list[str], *, warm: bool) -> float | None:
+    """Searches a second under wrk (loadtest/wrk/search.lua); None without
+    wrk. An error or an answer of 4xx/5xx is a failure of the run."""
+    if shutil.which("wrk") is None:
+        return None
+    listing = RESULTS / "logs" / "wrk-paths.txt"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("\n".join(paths) + "\n")
+    environment = {**os.environ, "PATHS_FILE": str(listing), "WARM": "1" if warm else "0"}
+    connections = str(stack.web_workers)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{WRK_SECONDS}s", "-s", str(WRK_SCRIPT)]
+    result = subprocess.run(
+        [*command, stack.base_url],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=WRK_SECONDS + 120,
+    )
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    bad = re.search(r"searches \d+ errors (\d+) non2xx (\d+)", result.stdout)
+    if result.returncode or not rate or not bad or bad.group(1) != "0" or bad.group(2) != "0":
+        timer.failures.append(f"wrk {paths[0]}: {result.stdout[-500:]} {result.stderr[-500:]}")
+        return None
+    return float(rate.group(1))
+
+
 def time_in_shell(stack: Stack, code: str) -> dict:
     """Run `code` (which prints one JSON line last) in `manage.py shell` on
     the stack."""
@@ -235,6 +284,15 @@ def measure(stack: Stack, loaded: dict, samples: int) -> dict:
             "warm_per_s": round(len(repeated) / sum(repeated), 1),
         }
         warm[name]["warm_over_cold"] = round(warm[name]["warm_per_s"] / warm[name]["cold_per_s"], 2)
+    for name, paths in wrk_paths(loaded, seed=29).items():
+        cold_cache(stack)
+        cold = wrk_per_s(stack, timer, paths, warm=False)
+        hot = wrk_per_s(stack, timer, paths, warm=True)
+        warm[name].update(
+            wrk_cold_per_s=cold,
+            wrk_warm_per_s=hot,
+            wrk_warm_over_cold=round(hot / cold, 2) if cold and hot else None,
+        )
     auth = {"Authorization": f"Token {loaded['token']}"}
     warm_up(timer, "/api/v1/bookings/", stack, **auth)
     ops["booking_list"] = [timer.get("/api/v1/bookings/", **auth) for _ in range(samples)]
@@ -280,6 +338,7 @@ def run_size(fraction: float, options, template: Path, *, collect: bool) -> dict
         "load_average_after": load_average(),
     }
     print(table_lines([report]), flush=True)
+    print(f"    search throughput {json.dumps(report['search_throughput'])}", flush=True)
     return report
 
 

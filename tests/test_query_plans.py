@@ -20,6 +20,7 @@ import pytest
 from django.contrib.admin.sites import site
 from django.db import connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings import reconciliation
@@ -29,7 +30,7 @@ from bookings.services.expire import _overdue
 from flights.models import FlightInventory
 from flights.selectors import search_flights
 from hotels.models import RoomNight, RoomType
-from hotels.selectors import Stay, search_hotels
+from hotels.selectors import Stay, hotel_listings, search_hotels
 from tests.factories import StaffFactory, UserFactory
 from tests.plan_rows import BOOKINGS, FLIGHTS, HOTELS, load
 
@@ -179,3 +180,21 @@ def plans_of_statements():
 
     with connection.execute_wrapper(explain_first):
         yield plans
+
+
+def test_hotel_search_page_offers_for_a_stay():
+    """The page's room types with the stay's figures (`hotel_listings`):
+    their nights by the unique index, never a scan of the nights. At this
+    size (1,600 room types) the planner reads the room types whole, at the
+    full size (8,000) through `hotels_roomtype_hotel_id_04482498` (README,
+    "Scale"): either way a few pages."""
+    stay = Stay(today() + timedelta(days=3), today() + timedelta(days=6), rooms=2)
+    page = list(search_hotels(city="city 7", stay=stay)[:20])
+    assert page
+    with CaptureQueriesContext(connection) as captured:
+        hotel_listings(page, stay=stay, only_fitting=True)
+    (offers,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + offers["sql"])
+        plan_text = "\n".join(row[0] for row in cursor.fetchall())
+    assert_uses(plan_text, "one_room_night_per_date", unscanned=("hotels_roomnight",))

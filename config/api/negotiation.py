@@ -9,6 +9,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 
 class JSONFallbackNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
+        # A client that accepts anything (no Accept header, or `*/*`: most
+        # API clients) gets the first renderer, as DRF's loop would answer
+        # after parsing the header: a tenth of a cached search's Python.
+        if request.META.get("HTTP_ACCEPT", "*/*") == "*/*" and not (
+            format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        ):
+            return renderers[0], renderers[0].media_type
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except NotAcceptable:

@@ -2,6 +2,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from config.api.fields import (
+    QueryDateField,
     RejectUnknownFieldsMixin,
     StrictCharField,
     StrictDateTimeField,
@@ -76,9 +77,7 @@ class FlightSearchSerializer(serializers.Serializer):
 
     origin = serializers.CharField(required=False, validators=[IATA_CODE])
     destination = serializers.CharField(required=False, validators=[IATA_CODE])
-    date = serializers.DateField(
-        required=False, input_formats=["%Y-%m-%d"], help_text="UTC departure date, YYYY-MM-DD."
-    )
+    date = QueryDateField(required=False, help_text="UTC departure date, YYYY-MM-DD.")
     cabin_class = serializers.ChoiceField(required=False, choices=CabinClass.choices)
     seats = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SEATS)
 

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
+from config.api.queries import validated_query
 from config.replicas import anonymous_reads_on_replica
 from flights import selectors, services
 from flights.api.serializers import (
@@ -49,18 +50,20 @@ class FlightListView(GenericAPIView):
     )
     @anonymous_reads_on_replica
     def get(self, request):
-        query = FlightSearchSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = query.validated_data
-        flights = selectors.search_flights(
-            origin=filters.get("origin"),
-            destination=filters.get("destination"),
-            departure_date=filters.get("date"),
-            cabin_class=filters.get("cabin_class"),
-            seats=filters.get("seats"),
-        )
+        filters = validated_query(FlightSearchSerializer, request)
         serializer = _flight_serializer_class(request)
         day = filters.get("date")
+
+        def results():
+            flights = selectors.search_flights(
+                origin=filters.get("origin"),
+                destination=filters.get("destination"),
+                departure_date=day,
+                cabin_class=filters.get("cabin_class"),
+                seats=filters.get("seats"),
+            )
+            return serializer(self.paginate_queryset(flights), many=True).data
+
         return search_cache.search_response(
             self,
             # Staff see counters: their answers are never cached.
@@ -68,7 +71,7 @@ class FlightListView(GenericAPIView):
             if day and serializer is FlightSerializer
             else None,
             query=filters,
-            results=lambda: serializer(self.paginate_queryset(flights), many=True).data,
+            results=results,
         )
 
     @extend_schema(

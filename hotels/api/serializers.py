@@ -1,15 +1,18 @@
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from config.api.fields import (
+    QueryDateField,
     RejectUnknownFieldsMixin,
     StrictCharField,
     StrictDateField,
     StrictDecimalField,
     StrictIntegerField,
 )
+from config.api.serializers import DeclaredFieldsSerializer
 from hotels.models import MAX_ROOMS, RoomType
 from hotels.selectors import RoomTypeOffer, Stay
 from hotels.services import MAX_AVAILABILITY_NIGHTS
@@ -34,7 +37,7 @@ class RoomTypeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StayRoomTypeSerializer(serializers.Serializer):
+class StayRoomTypeSerializer(DeclaredFieldsSerializer):
     """A room type; when a stay is asked for, also its availability and price."""
 
     # Reads a hotels.selectors.RoomTypeOffer.
@@ -87,7 +90,10 @@ class StaffStayRoomTypeSerializer(StayRoomTypeSerializer):
         return NightSerializer(nights, many=True).data
 
 
-class HotelSerializer(serializers.Serializer):
+# Answers from its declared fields (config/api/serializers.py): a search page
+# is 20 hotels of a few room types each, and DRF's loop deep-copied every field
+# of each, most of a search's Python.
+class HotelSerializer(DeclaredFieldsSerializer):
     # Reads a hotels.selectors.HotelListing (a docstring would be the schema's description).
     id = serializers.IntegerField(source="hotel.pk", read_only=True)
     name = serializers.CharField(source="hotel.name", read_only=True)
@@ -103,6 +109,10 @@ class StayHotelSerializer(HotelSerializer):
 class StaffStayHotelSerializer(HotelSerializer):
     room_types = StaffStayRoomTypeSerializer(many=True, read_only=True)
 
+    # DRF's loop: it binds the nested fields, so each night's list reads the
+    # stay from the root's context. Staff answers are rare and never cached.
+    to_representation = serializers.Serializer.to_representation
+
 
 def hotel_serializer_class(*, stay: Stay | None, staff: bool) -> type[HotelSerializer]:
     if stay is None:
@@ -117,10 +127,8 @@ class StaySearchSerializer(serializers.Serializer):
     """The stay of a query string: `check_in` and `check_out` together, and
     optionally `rooms` (default 1)."""
 
-    check_in = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
-    check_out = serializers.DateField(
-        required=False, input_formats=["%Y-%m-%d"], help_text="Exclusive: the departure day."
-    )
+    check_in = QueryDateField(required=False)
+    check_out = QueryDateField(required=False, help_text="Exclusive: the departure day.")
     rooms = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ROOMS)
 
     def validate(self, attrs):
@@ -157,12 +165,16 @@ class StaySearchSerializer(serializers.Serializer):
         return attrs
 
     def stay(self) -> Stay | None:
-        data = self.validated_data
-        if "check_in" not in data:
-            return None
-        return Stay(
-            check_in=data["check_in"], check_out=data["check_out"], rooms=data.get("rooms", 1)
-        )
+        return stay_of(self.validated_data)
+
+
+def stay_of(query: Mapping) -> Stay | None:
+    """The stay of a query StaySearchSerializer validated, if it names one."""
+    if "check_in" not in query:
+        return None
+    return Stay(
+        check_in=query["check_in"], check_out=query["check_out"], rooms=query.get("rooms", 1)
+    )
 
 
 class HotelSearchSerializer(StaySearchSerializer):

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config import search_cache
 from config.api.permissions import StaffPermissions, StaffPermissionsOrReadOnly, staff_may
+from config.api.queries import validated_query
 from config.replicas import anonymous_reads_on_replica
 from hotels import selectors, services
 from hotels.api.serializers import (
@@ -21,6 +22,7 @@ from hotels.api.serializers import (
     StayHotelSerializer,
     StaySearchSerializer,
     hotel_serializer_class,
+    stay_of,
 )
 from hotels.models import (
     ADD_HOTEL_PERMISSIONS,
@@ -51,15 +53,14 @@ class HotelListView(GenericAPIView):
     )
     @anonymous_reads_on_replica
     def get(self, request):
-        query = HotelSearchSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        stay = query.stay()
+        query = validated_query(HotelSearchSerializer, request)
+        stay = stay_of(query)
         staff = staff_may(request, VIEW_NIGHTS_PERMISSION)
-        city = query.validated_data.get("city")
-        hotels = selectors.search_hotels(city=city, stay=stay)
+        city = query.get("city")
         serializer = hotel_serializer_class(stay=stay, staff=staff)
 
         def results():
+            hotels = selectors.search_hotels(city=city, stay=stay)
             page = selectors.hotel_listings(
                 self.paginate_queryset(hotels), stay=stay, only_fitting=True, with_nights=staff
             )

@@ -2,6 +2,11 @@
 chart and the targets, from a report of known figures. The full run loads
 millions of rows and is not a test (README, "Scale")."""
 
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
 from loadtest import bench, scale
 
 OPS = ("flight_search", "hotel_search", "booking_list", "admin_bookings", "expiry_sweep")
@@ -54,3 +59,48 @@ def test_the_command_line_takes_the_sizes():
     assert options.workload == "scale"
     assert options.sizes == [0.001, 0.01]
     assert options.samples == 20
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """200 for /ok paths, 404 otherwise: what wrk is pointed at."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.send_response(200 if self.path.startswith("/ok") else 404)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wrk_counts_searches_a_second_and_fails_on_a_bad_answer(monkeypatch, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack = SimpleNamespace(base_url=f"http://127.0.0.1:{server.server_port}", web_workers=2)
+    timer = SimpleNamespace(failures=[])
+    monkeypatch.setattr(scale, "WRK_SECONDS", 1)
+    monkeypatch.setattr(scale, "RESULTS", tmp_path)
+    try:
+        good = scale.wrk_per_s(stack, timer, ["/ok?a=1", "/ok?a=2"], warm=False)
+        if shutil.which("wrk") is None:
+            assert good is None and timer.failures == []
+            return
+        assert good > 10 and timer.failures == []
+        assert scale.wrk_per_s(stack, timer, ["/missing"], warm=True) is None
+        assert len(timer.failures) == 1 and "/missing" in timer.failures[0]
+    finally:
+        server.shutdown()
+
+
+def test_wrk_draws_distinct_searches_of_the_loaded_data():
+    loaded = {
+        "first_day": "2030-01-01",
+        "sizes": {"days": 365},
+        "routes": [["AAA", "BBB"], ["BBB", "AAA"]],
+        "cities": ["City 000"],
+    }
+    paths = scale.wrk_paths(loaded, seed=29)
+    assert len(set(paths["flight_search"])) > 700  # of 2 routes x 365 days
+    assert len(set(paths["hotel_search"])) > 1000  # 362 check-ins x 4 room counts
+    assert all("city=City%20000" in path for path in paths["hotel_search"])

@@ -7,6 +7,7 @@ The holds here commit their on_commit callbacks (the bumps) with
 `django_capture_on_commit_callbacks(execute=True)`, as a real commit would run
 them."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -184,3 +185,91 @@ def test_a_bump_moves_the_version(cabin, django_capture_on_commit_callbacks):
 
 def _in_days(days: int):
     return datetime.now(UTC).date() + timedelta(days=days)
+
+
+# --- What a hit answers and costs -----------------------------------------------------------
+
+
+def _headers(response) -> dict:
+    """Every header but the request id, which each request draws anew."""
+    return {name: value for name, value in response.items() if name != "X-Request-ID"}
+
+
+def _two_flights(cabin):
+    FlightInventoryFactory(flight__departure_at=cabin.flight.departure_at)
+    return {**flight_search(cabin), "page_size": 1, "page": 2}
+
+
+def _stay_in_hanoi():
+    room_type = RoomTypeFactory(hotel__city="Hanoi")
+    RoomTypeFactory(hotel__city="Hanoi", hotel__name="Zz Hanoi")
+    check_in = put_nights_on_sale(room_type, start=_in_days(5), nights=3, rooms=2)[0].date
+    return {"city": "Hanoi", "check_in": check_in, "check_out": check_in + timedelta(days=3)}
+
+
+@pytest.mark.parametrize(
+    ("path", "make_query"),
+    [(FLIGHTS, "flights"), (HOTELS, "hotels")],
+)
+def test_a_hit_answers_the_very_bytes_and_headers_drf_renders(
+    api_client, cabin, settings, path, make_query, django_assert_num_queries
+):
+    """The cached bytes are spliced with each request's links: the miss that
+    caches them and the hit answer what DRF renders with the cache off, byte
+    for byte, page links included."""
+    query = _two_flights(cabin) if make_query == "flights" else _stay_in_hanoi()
+    settings.SEARCH_CACHE_SECONDS = 0
+    uncached = api_client.get(path, query)
+    settings.SEARCH_CACHE_SECONDS = 5
+    miss = api_client.get(path, query)
+    with django_assert_num_queries(0):
+        hit = api_client.get(path, query)
+    assert uncached.status_code == miss.status_code == hit.status_code == 200
+    assert uncached.content == miss.content == hit.content
+    assert _headers(uncached) == _headers(miss) == _headers(hit)
+    assert uncached["Content-Type"] == "application/json"
+    body = hit.json()
+    assert list(body) == ["count", "next", "previous", "results"]
+    if make_query == "flights":
+        assert body["count"] == 2 and body["previous"] and body["next"] is None
+
+
+def test_a_hit_is_one_redis_round_trip(api_client, cabin):
+    """The scope's version and the entry come in one MGET: nothing else is
+    sent to Redis (the throttles are off in tests)."""
+    redis = get_redis_connection("default")
+    api_client.get(FLIGHTS, flight_search(cabin))
+    before = _commands(redis)
+    api_client.get(FLIGHTS, flight_search(cabin))
+    sent = _commands(redis) - before
+    sent.pop("info", None)
+    assert dict(sent) == {"mget": 1}
+
+
+def _commands(redis) -> Counter:
+    stats = redis.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()})
+
+
+def test_an_answer_read_before_a_bump_is_not_served_after_it(cabin):
+    """A miss tags its answer with the version it read before PostgreSQL; a
+    bump meanwhile (a hold committing) leaves that answer unread."""
+    scope = search_cache.flight_scope(cabin.flight.departure_date)
+    entry = search_cache._Entry("search-entry", search_cache._version_key(scope))
+    assert entry.read() is None
+    search_cache._bump({scope})
+    entry.write(1, b"[]")
+    assert entry.read() is None
+    entry.write(1, b"[]")
+    assert entry.read() == (1, b"[]")
+
+
+def test_an_indented_answer_is_drfs_own_and_not_cached(api_client, cabin):
+    """A client asking for indented JSON gets DRF's rendering, never the
+    compact cached bytes."""
+    api_client.get(FLIGHTS, flight_search(cabin))
+    indented = api_client.get(
+        FLIGHTS, flight_search(cabin), HTTP_ACCEPT="application/json; indent=2"
+    )
+    assert indented.status_code == 200
+    assert indented.content.startswith(b'{\n  "count": 1')
