@@ -27,6 +27,7 @@ from bookings import reconciliation
 from bookings.models import Booking
 from bookings.selectors import bookings_visible_to
 from bookings.services.expire import _overdue
+from events.deliveries import LEASE
 from flights.models import FlightInventory
 from flights.selectors import search_flights
 from hotels.models import RoomNight, RoomType
@@ -198,3 +199,38 @@ def test_hotel_search_page_offers_for_a_stay():
         cursor.execute("EXPLAIN " + offers["sql"])
         plan_text = "\n".join(row[0] for row in cursor.fetchall())
     assert_uses(plan_text, "one_room_night_per_date", unscanned=("hotels_roomnight",))
+
+
+DELIVERIES = """
+INSERT INTO events_webhookendpoint
+    (url, secret, description, event_types, is_active, created_at, disabled_reason)
+VALUES ('https://plan.example/hook', 'whsec_plan', 'plan', '{}', true, now(), '');
+INSERT INTO events_event (id, type, created_at, data, relayed_at)
+SELECT 'evt_plan' || lpad(i::text, 12, '0'), 'booking.held', now(), '{}', now()
+FROM generate_series(1, 30000) AS i;
+INSERT INTO events_webhookdelivery (
+    ordering_key, status, attempts, round_attempts, next_attempt_at, last_error, created_at,
+    event_id, endpoint_id
+)
+SELECT 'PL' || (i % 9000), CASE WHEN i <= 20000 THEN 'delivered' ELSE 'pending' END, 1, 0,
+       now(), '', now(), 'evt_plan' || lpad(i::text, 12, '0'),
+       (SELECT max(id) FROM events_webhookendpoint)
+FROM generate_series(1, 30000) AS i;
+ANALYZE events_event, events_webhookdelivery;
+"""
+
+
+def test_an_endpoints_round_reads_only_its_pending_deliveries():
+    """Most of a busy endpoint's deliveries are delivered: its round reads
+    the pending ones in event order, never walking past the delivered."""
+    load(DELIVERIES)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM events_webhookendpoint")
+        (endpoint_id,) = cursor.fetchone()
+        now = timezone.now()
+        cursor.execute(
+            "EXPLAIN " + LEASE.format(column="endpoint_id"),
+            {"key": endpoint_id, "now": now, "lease": now, "limit": 50},
+        )
+        plan_text = "\n".join(line for (line,) in cursor.fetchall())
+    assert_uses(plan_text, "delivery_pending_by_event", unscanned=("events_webhookdelivery",))
