@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 
 from payments.models import Refund
 from tests.payments.conftest import post_webhook
@@ -21,7 +23,9 @@ def test_payments_show_on_the_booking_page_and_in_their_list(admin_client, payme
     listed = admin_client.get("/admin/payments/payment/")
     assert listed.status_code == 200
     assert payment.id in listed.content.decode()
-    assert admin_client.get(f"/admin/payments/payment/{payment.id}/change/").status_code == 200
+    # The admin's own quoting: an id like `pay_26…` would read as `pay&…` unquoted.
+    change = reverse("admin:payments_payment_change", args=[quote(payment.id)])
+    assert admin_client.get(change).status_code == 200
 
 
 def test_staff_refund_by_hand_once(admin_client, client, payment, held):
