@@ -9,6 +9,7 @@ deliveries went one message each: the relay went from ~600 to ~5,000
 events/s with one subscribed endpoint)."""
 
 import time
+from time import sleep
 
 from celery import current_app
 from django.db import transaction
@@ -50,4 +51,4 @@ def gather(queued_at: float | None, wait_ms: int) -> None:
         return
     left = min(queued_at + wait_ms / 1000 - time.time(), wait_ms / 1000)
     if left > 0:
-        time.sleep(left)
+        sleep(left)
