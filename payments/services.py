@@ -25,7 +25,7 @@ from bookings.exceptions import (
 )
 from bookings.models import Booking, BookingStatus, BookingStatusChange
 from bookings.selectors import ITEMS
-from bookings.services.confirm import confirm_ended_hold, confirm_locked
+from bookings.services.confirm import confirm_ended_locked, confirm_locked
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import actor_kind, lock_booking, lock_one_of, require_held
 from config.exceptions import ServiceUnavailable, ValidationFailed
@@ -236,7 +236,8 @@ def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
     """The first outcome is the payment's last: a success after a failure
     (or a second success) changes nothing. A hold that ended meanwhile
     (expired, released) is held again and confirmed if its units are still
-    on sale; a booking that cannot be confirmed by it (units gone, or staff
+    on sale (with its seats again on a seat-mapped cabin, or others if they
+    were taken); a booking that cannot be confirmed by it (units gone, or staff
     confirmed it with another reference) gets its money back in full."""
     if payment.status != PENDING:
         return []
@@ -245,7 +246,7 @@ def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
     if _confirms(payment, booking):
         return []
     try:
-        confirm_ended_hold(booking=booking, payment_reference=payment.id)
+        confirm_ended_locked(booking, payment_reference=payment.id)
         return []
     except (InvalidState, InsufficientInventory):
         return [refund(payment=payment, amount=payment.amount, key=f"late:{payment.id}", now=now)]
