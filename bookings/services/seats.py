@@ -1,6 +1,7 @@
 """Seats of cabins with a seat map: taken with a hold (the customer's choice,
-or picked side by side), freed when a booking leaves held or confirmed, and
-blocked or unblocked by staff.
+or picked side by side), freed when a booking leaves held or confirmed, taken
+again when a late payment confirms an ended hold, and blocked or unblocked by
+staff.
 
 Every write to a cabin's seats (a hold taking them, a seat change, staff
 blocking one, a repair) holds that cabin's row lock first (see `inventory`),
