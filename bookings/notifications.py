@@ -27,6 +27,7 @@ def booking_letter(event: Event) -> Letter | None:
             "flight": item.inventory.flight,
             "cabin_class": item.inventory.get_cabin_class_display(),
             "seats": item.seats,
+            "seat_numbers": seat_numbers_in(data, item.position),
         }
         for item in booking.flight_items.all()
     ]
@@ -51,6 +52,16 @@ def booking_letter(event: Event) -> Letter | None:
             "refund": event.data.get("refund") or refund_of(event),
         },
     )
+
+
+def seat_numbers_in(data: dict, position: int) -> list[str]:
+    """The seats the event's booking gives its item at `position` (its items
+    are listed in position order), as the customer saw them at that moment:
+    [] for a cabin without a seat map or a booking whose seats were freed."""
+    items = data.get("items") or []
+    if position >= len(items):
+        return []
+    return items[position].get("seat_numbers") or []
 
 
 def refund_of(event: Event) -> dict | None:

@@ -42,12 +42,22 @@ class Payment(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The Idempotency-Key of the request that started it: a repeat with the
+    # key on the booking answers this payment. Given up (null) when the
+    # provider did not answer, so that request may be retried with it.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # One payment per key and booking: the last word under any race.
+            models.UniqueConstraint(
+                fields=["booking", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="payment_idempotency_key_unique_per_booking",
+            ),
             # One payment in flight per booking: the last word under any race.
             models.UniqueConstraint(
                 fields=["booking"], condition=Q(status="pending"), name="one_pending_payment"

@@ -18,6 +18,7 @@ from django.utils import timezone
 from bookings.exceptions import (
     BookingNotFound,
     HoldExpired,
+    IdempotencyKeyInUse,
     InsufficientInventory,
     InvalidState,
     NotPermitted,
@@ -25,7 +26,7 @@ from bookings.exceptions import (
 )
 from bookings.models import Booking, BookingStatus, BookingStatusChange
 from bookings.selectors import ITEMS
-from bookings.services.confirm import confirm_ended_hold, confirm_locked
+from bookings.services.confirm import confirm_ended_locked, confirm_locked
 from bookings.services.expire import expire_if_overdue
 from bookings.services.transition import actor_kind, lock_booking, lock_one_of, require_held
 from config.exceptions import ServiceUnavailable, ValidationFailed
@@ -52,19 +53,25 @@ PAID = (SUCCEEDED_STATUS, PaymentStatus.PARTIALLY_REFUNDED)
 class StartResult:
     payment: Payment
     created: bool  # False: the booking's pending payment, answered again
+    # The payment an earlier request with the same Idempotency-Key started.
+    replayed: bool = False
 
 
-def start_payment(*, booking: Booking, actor) -> StartResult:
+def start_payment(*, booking: Booking, actor, idempotency_key: str | None = None) -> StartResult:
     """A new pending payment of the whole booking with the configured
     provider, or the pending one if there is one. The hold is kept at least
-    PAYMENT_WINDOW_SECONDS, so a customer who is paying does not lose it."""
+    PAYMENT_WINDOW_SECONDS, so a customer who is paying does not lose it.
+    A repeated `idempotency_key` answers the payment it started, whatever
+    became of it and of the booking, and starts none."""
     adapter = provider()
     with transaction.atomic():
-        result = _claim_payment(lock_booking(booking), actor, adapter.name)
+        result = _claim_payment(lock_booking(booking), actor, adapter.name, idempotency_key)
     return _started(result, adapter)
 
 
-def start_payment_named(*, bookings: QuerySet[Booking], actor) -> StartResult:
+def start_payment_named(
+    *, bookings: QuerySet[Booking], actor, idempotency_key: str | None = None
+) -> StartResult:
     """`start_payment` for the booking its owner names by reference
     (`bookings`, as `selectors.booking_named` gives it): found, locked and
     read in one query. Only the customer who made the booking may pay."""
@@ -75,7 +82,7 @@ def start_payment_named(*, bookings: QuerySet[Booking], actor) -> StartResult:
             raise BookingNotFound()
         if booking.customer_id != actor.pk:
             raise NotPermitted("Only the customer who made the booking may pay.")
-        result = _claim_payment(booking, actor, adapter.name)
+        result = _claim_payment(booking, actor, adapter.name, idempotency_key)
     return _started(result, adapter)
 
 
@@ -94,6 +101,7 @@ def _started(result: StartResult | None, adapter) -> StartResult:
         Payment.objects.filter(pk=payment.pk, status=PENDING).update(
             status=PaymentStatus.FAILED,
             failure_reason=f"provider unavailable: {exc.__class__.__name__}",
+            idempotency_key=None,  # the request was refused: it may be retried with its key
             updated_at=timezone.now(),
         )
         raise ServiceUnavailable("The payment provider did not answer; try again.") from exc
@@ -104,15 +112,22 @@ def _started(result: StartResult | None, adapter) -> StartResult:
     return result
 
 
-def _claim_payment(booking: Booking, actor, provider_name: str) -> StartResult | None:
+def _claim_payment(
+    booking: Booking, actor, provider_name: str, key: str | None
+) -> StartResult | None:
     """The payment's row, under the booking's lock (the caller's transaction):
-    one pending at a time, at most MAX_PAYMENT_ATTEMPTS, on a hold that has
-    not expired (None when it was overdue: it is expired now)."""
+    the one `key` started if it started one, else one pending at a time, at
+    most MAX_PAYMENT_ATTEMPTS, on a hold that has not expired (None when it
+    was overdue: it is expired now). Two requests with one key wait here for
+    each other: the second finds the first one's payment."""
+    attempts = list(booking.payments.exclude(provider=OFFLINE))  # a handful at most
+    earlier = next((p for p in attempts if key and p.idempotency_key == key), None)
+    if earlier is not None:
+        return _replay(earlier)
     now = timezone.now()
     if expire_if_overdue(booking, now):
         return None
     require_held(booking, "paid")
-    attempts = list(booking.payments.exclude(provider=OFFLINE))  # a handful at most
     pending = next((p for p in attempts if p.status == PENDING), None)
     if pending is not None:
         return StartResult(pending, created=False)
@@ -125,11 +140,21 @@ def _claim_payment(booking: Booking, actor, provider_name: str) -> StartResult |
         amount=booking.total_price,
         currency=booking.currency,
         created_by=actor,
+        idempotency_key=key,
         created_at=now,
         updated_at=now,
     )
     _keep_hold_while_paying(booking, actor, now)
     return StartResult(payment, created=True)
+
+
+def _replay(earlier: Payment) -> StartResult:
+    """The payment a key started, answered again; IdempotencyKeyInUse while
+    the request that started it still waits for the provider (the payment
+    has no provider id yet: its answer is not known)."""
+    if earlier.status == PENDING and not earlier.provider_id:
+        raise IdempotencyKeyInUse()
+    return StartResult(earlier, created=False, replayed=True)
 
 
 def _keep_hold_while_paying(booking: Booking, actor, now) -> None:
@@ -236,7 +261,8 @@ def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
     """The first outcome is the payment's last: a success after a failure
     (or a second success) changes nothing. A hold that ended meanwhile
     (expired, released) is held again and confirmed if its units are still
-    on sale; a booking that cannot be confirmed by it (units gone, or staff
+    on sale (with its seats again on a seat-mapped cabin, or others if they
+    were taken); a booking that cannot be confirmed by it (units gone, or staff
     confirmed it with another reference) gets its money back in full."""
     if payment.status != PENDING:
         return []
@@ -245,7 +271,7 @@ def _payment_succeeded(payment: Payment, booking: Booking, now) -> list[Refund]:
     if _confirms(payment, booking):
         return []
     try:
-        confirm_ended_hold(booking=booking, payment_reference=payment.id)
+        confirm_ended_locked(booking, payment_reference=payment.id)
         return []
     except (InvalidState, InsufficientInventory):
         return [refund(payment=payment, amount=payment.amount, key=f"late:{payment.id}", now=now)]

@@ -1,7 +1,6 @@
 """Thin views over the booking services (docs/api.md, Bookings)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -16,15 +15,12 @@ from bookings.api.serializers import (
     CancelSerializer,
 )
 from bookings.models import Booking
+from config.api.idempotency import REPLAYED, idempotency_header, idempotency_key
 from config.api.schema import error
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="1 to 255 printable ASCII characters; a repeated request with the same key "
-    "and body answers as the first did and makes no second booking.",
+IDEMPOTENCY_HEADER = idempotency_header(
+    "a repeated request with the same key and body answers as the first did and makes no "
+    "second booking."
 )
 
 
@@ -72,7 +68,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def create(self, request):
         with metrics.hold_outcome() as outcome:
-            key = _idempotency_key(request)
+            key = idempotency_key(request)
             serializer = BookingCreateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             result = services.hold_booking(
@@ -89,9 +85,7 @@ class BookingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                     selectors.booking_for(request.user, result.booking.reference)
                 ).data
             )
-            return Response(
-                body, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"}
-            )
+            return Response(body, status=status.HTTP_201_CREATED, headers=REPLAYED)
         body = BookingSerializer(result.booking, context={"items": result.items}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -128,20 +122,3 @@ def _transitioned(booking: Booking) -> Response:
     """The booking after a transition, with the items read before it (a
     transition never changes them)."""
     return Response(BookingSerializer(booking).data)
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
-        raise exceptions.ValidationError(
-            {
-                "Idempotency-Key": [
-                    exceptions.ErrorDetail(
-                        "An Idempotency-Key is 1 to 255 printable ASCII characters.", code="invalid"
-                    )
-                ]
-            }
-        )
-    return key

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bookings import selectors
 from bookings.exceptions import (
     HoldExpired,
     InsufficientInventory,
@@ -10,8 +11,14 @@ from bookings.exceptions import (
     PaymentReferenceMismatch,
 )
 from bookings.models import Booking, BookingStatus
+from bookings.services import seats
 from bookings.services.expire import expire_if_overdue
-from bookings.services.transition import change_status, lock_booking, require_held
+from bookings.services.transition import (
+    STATE_FIELDS,
+    change_status,
+    lock_booking,
+    require_held,
+)
 
 CONFIRMED, EXPIRED = BookingStatus.CONFIRMED, BookingStatus.EXPIRED
 ENDED_HOLDS = (BookingStatus.EXPIRED, BookingStatus.RELEASED)
@@ -52,31 +59,42 @@ def confirm_locked(booking: Booking, *, payment_reference: str, actor) -> Bookin
     return booking
 
 
-def confirm_ended_hold(*, booking: Booking, payment_reference: str) -> Booking:
+def confirm_ended_locked(booking: Booking, *, payment_reference: str) -> Booking:
     """A payment succeeded after its hold ended (expired, released): hold the
     same units again and confirm, in one step, if they are still on sale and
-    the first service has not started. InsufficientInventory when they are
-    not (the counters' CheckConstraints are the last word: nothing moves),
-    InvalidState for a booking that is not an ended hold."""
+    the first service has not started; on a cabin with a seat map with seats
+    again (`seats.take_again`: its own if they are free, else picked). For a
+    booking the caller has locked and read with its items in its own
+    transaction (a payment's webhook): no second locking read.
+    InsufficientInventory when units or seats are short (nothing moves: the
+    counters' CheckConstraints are the last word), InvalidState for a booking
+    that is not an ended hold."""
     from bookings.services.cancel import first_service_start
 
-    with transaction.atomic():
-        booking = lock_booking(booking)
-        now = timezone.now()
-        if booking.status not in ENDED_HOLDS or first_service_start(booking) <= now:
-            raise InvalidState(booking.status, "confirmed")
-        try:
-            with transaction.atomic():
-                change_status(
-                    [booking],
-                    to_status=CONFIRMED,
-                    actor=None,
-                    now=now,
-                    note="held again and confirmed: its payment succeeded late",
-                    confirmed_at=now,
-                    payment_reference=payment_reference,
-                )
-        except IntegrityError:
-            booking = lock_booking(booking)  # as it was: the savepoint rolled back
-            raise InsufficientInventory([]) from None
-        return booking
+    now = timezone.now()
+    if booking.status not in ENDED_HOLDS or first_service_start(booking) <= now:
+        raise InvalidState(booking.status, "confirmed")
+    try:
+        with transaction.atomic():
+            seats.take_again(booking)
+            change_status(
+                [booking],
+                to_status=CONFIRMED,
+                actor=None,
+                now=now,
+                note="held again and confirmed: its payment succeeded late",
+                confirmed_at=now,
+                payment_reference=payment_reference,
+            )
+    except IntegrityError:
+        _as_before(booking)
+        raise InsufficientInventory([]) from None
+    return booking
+
+
+def _as_before(booking: Booking) -> None:
+    """The booking in memory as the rolled-back savepoint left it: its state
+    as stored, and no seats."""
+    booking.refresh_from_db(fields=STATE_FIELDS)
+    for item in selectors.flight_items_of(booking):
+        item.seat_numbers = []

@@ -1,6 +1,7 @@
 """Seats of cabins with a seat map: taken with a hold (the customer's choice,
-or picked side by side), freed when a booking leaves held or confirmed, and
-blocked or unblocked by staff.
+or picked side by side), freed when a booking leaves held or confirmed, taken
+again when a late payment confirms an ended hold, and blocked or unblocked by
+staff.
 
 Every write to a cabin's seats (a hold taking them, a seat change, staff
 blocking one, a repair) holds that cabin's row lock first (see `inventory`),
@@ -23,9 +24,10 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from bookings import selectors
-from bookings.exceptions import SeatUnavailable
+from bookings.exceptions import InsufficientInventory, SeatUnavailable
 from bookings.models import Booking, FlightItem, SeatAssignment
 from bookings.services.availability import Cabins
+from bookings.services.inventory import lock_rows
 from bookings.services.requests import FlightRequest, ItemRequest
 from config import search_cache
 from config.exceptions import ValidationFailed
@@ -51,7 +53,12 @@ class SeatChoice:
 
 def active_seats() -> Exists:
     """Whether a seat (the outer query's row) is held or booked."""
-    return Exists(SeatAssignment.objects.filter(seat=OuterRef("pk"), active=True))
+    return active_seats_of("pk")
+
+
+def active_seats_of(seat: str) -> Exists:
+    """Whether the seat the outer query's field `seat` names is held or booked."""
+    return Exists(SeatAssignment.objects.filter(seat=OuterRef(seat), active=True))
 
 
 def choose(items: Sequence[ItemRequest], cabins: Cabins) -> SeatChoice:
@@ -202,6 +209,75 @@ def free_seats_of(bookings: Sequence[Booking]) -> None:
         SeatAssignment.objects.filter(
             booking__in=[item.booking_id for item in mapped], active=True
         ).update(active=False)
+
+
+def take_again(booking: Booking) -> None:
+    """Seats again for a locked booking whose hold ended (its seats were freed
+    then) and that a late payment confirms: under its cabins' row locks (all
+    of its cabins, in primary-key order, as the counter move that follows
+    locks them), each seat-mapped item takes back its last seats if none of
+    them is now held, booked or blocked, else as many seats picked as a hold
+    picks them. InsufficientInventory, and nothing written, when a cabin has
+    too few free seats: the caller's savepoint then moves nothing. No query
+    for a booking with no seat-mapped item."""
+    items = selectors.flight_items_of(booking)
+    mapped = [item for item in items if item.inventory.has_seat_map]
+    if not mapped:
+        return
+    lock_rows(FlightInventory, [item.inventory_id for item in items])
+    chosen = _free_last_seats(booking, mapped)
+    taken = {seat.pk for seats in chosen.values() for seat in seats}
+    shortages = []
+    for item in mapped:
+        if item.position not in chosen:
+            chosen[item.position] = pick(item.inventory, item.seats, exclude=taken)
+            taken.update(seat.pk for seat in chosen[item.position])
+        if len(chosen[item.position]) < item.seats:
+            available = len(chosen[item.position])
+            shortages.append(
+                {"item": item.position, "requested": item.seats, "available": available}
+            )
+    if shortages:
+        raise InsufficientInventory(shortages)
+    for item in mapped:
+        item.seat_numbers = sorted_numbers(chosen[item.position])
+    SeatAssignment.objects.bulk_create(
+        SeatAssignment(booking=booking, item_position=position, seat=seat)
+        for position, seats in chosen.items()
+        for seat in seats
+    )
+
+
+def _free_last_seats(booking: Booking, items: Sequence[FlightItem]) -> dict[int, list[Seat]]:
+    """The seats each item last had, by position, for the items none of
+    whose seats is held, booked or blocked now."""
+    last = _last_seats(booking, items)
+    return {
+        item.position: last[item.position]
+        for item in items
+        if len(last[item.position]) == item.seats
+        and not any(seat.blocked or seat.taken for seat in last[item.position])
+    }
+
+
+def _last_seats(booking: Booking, items: Sequence[FlightItem]) -> dict[int, list[Seat]]:
+    """The seats each item last had (its `seats` newest assignments: a seat
+    change or a repair only adds newer ones), each with `taken`: whether
+    anyone holds or has booked it now. One query."""
+    wanted = {item.position: item.seats for item in items}
+    assignments = (
+        SeatAssignment.objects.filter(booking=booking, item_position__in=wanted)
+        .select_related("seat")
+        .annotate(taken=active_seats_of("seat"))
+        .order_by("-pk")
+    )
+    last: dict[int, list[Seat]] = defaultdict(list)
+    for assignment in assignments:
+        seats = last[assignment.item_position]
+        if len(seats) < wanted[assignment.item_position]:
+            assignment.seat.taken = assignment.taken
+            seats.append(assignment.seat)
+    return last
 
 
 def block_seat(*, flight_id: int, cabin_class: str, number: str, blocked: bool) -> Seat:

@@ -9,12 +9,18 @@ from rest_framework.views import APIView
 from bookings import selectors
 from bookings.api.serializers import BookingSerializer
 from bookings.exceptions import PaymentRequired
+from config.api.idempotency import REPLAYED, idempotency_header, idempotency_key
 from config.api.schema import error
 from payments import services
 from payments.api.serializers import (
     ConfirmSerializer,
     PaymentSerializer,
     WebhookReceivedSerializer,
+)
+
+IDEMPOTENCY_HEADER = idempotency_header(
+    "a repeated request with the same key on the same booking answers the payment the first "
+    "started (201, header Idempotent-Replayed) and starts no other."
 )
 
 
@@ -36,15 +42,23 @@ class BookingPaymentsView(APIView):
     @extend_schema(
         request=None,
         responses={200: PaymentSerializer, 201: PaymentSerializer, 409: error(409)},
+        parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request, reference):
-        """The owner's alone: staff get 403 on others' bookings."""
+        """The owner's alone: staff get 403 on others' bookings. A repeat with
+        the Idempotency-Key of a request that started a payment answers that
+        payment as it is now, with the first answer's 201."""
+        key = idempotency_key(request)
         result = services.start_payment_named(
-            bookings=selectors.booking_named(request.user, reference), actor=request.user
+            bookings=selectors.booking_named(request.user, reference),
+            actor=request.user,
+            idempotency_key=key,
         )
+        made = result.created or result.replayed
         return Response(
             PaymentSerializer(result.payment, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED if made else status.HTTP_200_OK,
+            headers=REPLAYED if result.replayed else None,
         )
 
 

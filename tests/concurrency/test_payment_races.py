@@ -133,3 +133,48 @@ def test_success_racing_the_sweep_and_the_release_confirms_or_refunds(make_custo
         outcomes[(booking.status, payment.status)] += 1
     print(dict(outcomes))
     assert sum(outcomes.values()) == 8
+
+
+def test_a_late_success_racing_a_hold_of_its_seat_gives_the_seat_once(make_customers):
+    """Each round: a hold ended with seats 10A and 10B; its late success and
+    another customer's hold of 10A, together. Under the cabin's row lock one
+    of them has 10A: the hold, and the booking is confirmed with two other
+    seats; or the booking (its own seats back), and the hold is 409
+    `seat_unavailable`. Never both, never a server error."""
+    from bookings.models import SeatAssignment
+    from bookings.services import cancel_booking
+    from bookings.services.requests import FlightRequest
+    from tests.factories import seat_mapped_cabin
+
+    outcomes = Counter()
+    for round_ in range(6):
+        cabin = seat_mapped_cabin()
+        (customer, _), (other, _) = make_customers(2)
+        wanted = FlightRequest(cabin.flight_id, cabin.cabin_class, 2, ("10A", "10B"))
+        booking = services_hold(customer, wanted)
+        payment = services.start_payment(booking=booking, actor=customer).payment
+        cancel_booking(booking=booking, actor=customer)
+        rival = FlightRequest(cabin.flight_id, cabin.cabin_class, 1, ("10A",))
+        jobs = [
+            webhook(payment, "payment.succeeded", f"msg_seat_{round_}"),
+            lambda o=other, r=rival: services_hold(o, r).reference,
+        ]
+        results = together(jobs if round_ % 2 else jobs[::-1])
+        booking.refresh_from_db()
+        assert booking.status == "confirmed"
+        mine = set(
+            SeatAssignment.objects.filter(booking=booking, active=True).values_list(
+                "seat__number", flat=True
+            )
+        )
+        held_by_rival = "seat_unavailable" not in results
+        assert len(mine) == 2
+        assert ("10A" in mine) != held_by_rival, (results, mine)
+        outcomes["rival first" if held_by_rival else "late payment first"] += 1
+    print(dict(outcomes))
+
+
+def services_hold(customer, item):
+    from bookings.services import hold_booking
+
+    return hold_booking(customer=customer, items=[item]).booking

@@ -95,6 +95,24 @@ def test_stripe_down_is_a_503_and_no_payment_is_left_pending(customer_client, st
     assert not Payment.objects.filter(status="pending").exists()
 
 
+def test_a_key_refused_by_stripe_being_down_may_be_retried(customer_client, stripe_api, held):
+    """The 503 started no payment: the same Idempotency-Key then starts one,
+    and a repeat of that answers it again."""
+    url, key = booking_url(held.reference, "payments"), {"Idempotency-Key": "once"}
+    stripe_api.expect_request("/v1/payment_intents").respond_with_response(Response(status=500))
+    down = customer_client.post(url, headers=key)
+    assert (down.status_code, down.json()["code"]) == (503, "service_unavailable")
+    stripe_api.clear_all_handlers()
+    stripe_api.expect_oneshot_request("/v1/payment_intents").respond_with_json(intent())
+    retried = customer_client.post(url, headers=key)
+    assert retried.status_code == 201, retried.content
+    assert "Idempotent-Replayed" not in retried.headers
+    again = customer_client.post(url, headers=key)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
+    assert again.json()["id"] == retried.json()["id"] != down.json().get("id")
+    assert Payment.objects.filter(booking=held).count() == 2  # the refused one, failed
+
+
 def test_succeeded_confirms(client, stripe_payment, held):
     payment, _ = stripe_payment
     obj = intent(status="succeeded", metadata={"payment_id": payment.id})
