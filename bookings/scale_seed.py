@@ -211,7 +211,11 @@ def settle() -> dict:
     with connection.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"{statement} {table}")
-    return {"statement": statement, "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "statement": statement,
+        "seconds": round(time.monotonic() - started, 1),
+        "tables": list(TABLES),
+    }
 
 
 def _copy(table: str, columns: str, rows: Iterable[str]) -> int:
