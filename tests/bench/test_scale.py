@@ -310,3 +310,51 @@ def test_the_sweeps_measurement_splits_its_cpu(capsys):
     assert cpu["python"] > 0 and cpu["postgresql_backend"] > 0
     # The whole server's includes the sweep's backend.
     assert cpu["postgresql_all"] >= cpu["postgresql_backend"]
+
+
+@pytest.mark.slow
+def test_settling_waits_out_a_real_autovacuum_worker_on_the_loaded_tables():
+    """A private PostgreSQL (the bench's stack) whose autovacuum looks every
+    second, and a table whose worker crawls (400 ms of sleep a page): the
+    wait sees it, gives up at its timeout, ignores it for other tables, and
+    ends once a lock request (ALTER TABLE) has cancelled it."""
+    from tests.faults.stack import Stack, wait_until
+
+    with (
+        Stack(name="bench-settle", web_workers=1) as stack,
+        psycopg.connect(stack.database_url, autocommit=True) as conn,
+    ):
+        conn.execute("ALTER SYSTEM SET autovacuum_naptime = 1")
+        conn.execute("SELECT pg_reload_conf()")
+        conn.execute(
+            "CREATE TABLE crawl (n int) WITH (autovacuum_vacuum_insert_threshold = 1,"
+            " autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_cost_delay = 100,"
+            " autovacuum_vacuum_cost_limit = 1)"
+        )
+        conn.execute("INSERT INTO crawl SELECT generate_series(1, 200000)")
+        wait_until(
+            lambda: scale.autovacuum_workers(conn, ["crawl"]),
+            timeout=90,
+            interval=0.2,
+            what="an autovacuum worker on crawl",
+        )
+
+        busy = scale.settle(stack.database_url, ["crawl"], timeout=1.5)
+        elsewhere = scale.settle(stack.database_url, ["bookings_booking"], timeout=30)
+
+        def cancel_it():
+            with psycopg.connect(stack.database_url, autocommit=True) as other:
+                other.execute("ALTER TABLE crawl SET (autovacuum_enabled = false)")
+
+        canceller = threading.Timer(1.0, cancel_it)
+        canceller.start()
+        settled = scale.settle(stack.database_url, ["crawl"], timeout=60)
+        canceller.join()
+
+    assert busy["autovacuum_wait"]["timed_out"] is True
+    assert busy["autovacuum_wait"]["seconds"] >= 1.5
+    assert busy["autovacuum_wait"]["seen"][0]["table"] == "crawl"
+    assert "VACUUM" in busy["autovacuum_wait"]["seen"][0]["what"]
+    assert elsewhere["autovacuum_wait"] == {"seconds": 0.0, "timed_out": False, "seen": []}
+    assert settled["autovacuum_wait"]["timed_out"] is False
+    assert settled["autovacuum_wait"]["seconds"] >= 1.0
