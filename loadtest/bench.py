@@ -577,7 +577,8 @@ def parse(argv: list[str]):
         type=float,
         default=None,
         help=f"seconds per workload (default {DEFAULTS['duration']:.0f}; "
-        f"{side_by_side.DEFAULTS['duration']:.0f} per round of side-by-side)",
+        f"{side_by_side.DEFAULTS['duration']:.0f} per round of side-by-side and of scale's "
+        "hold path)",
     )
     parser.add_argument(
         "--users",
@@ -610,19 +611,22 @@ def parse(argv: list[str]):
         help="an environment setting for the stack (e.g. CONN_MAX_AGE=0)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=side_by_side.DEFAULTS["rounds"], help="side-by-side only"
+        "--rounds",
+        type=int,
+        default=side_by_side.DEFAULTS["rounds"],
+        help="side-by-side and scale's hold path",
     )
     parser.add_argument(
         "--warmup",
         type=float,
         default=side_by_side.DEFAULTS["warmup"],
-        help="side-by-side only: seconds of wrk on each app before the rounds",
+        help="side-by-side and scale's hold path: seconds of wrk on each app before the rounds",
     )
     parser.add_argument(
         "--connections",
         type=int,
         default=side_by_side.DEFAULTS["connections"],
-        help="side-by-side only: wrk's connections (and threads)",
+        help="side-by-side and scale's hold path: wrk's connections (and threads)",
     )
     parser.add_argument(
         "--variant",
@@ -649,6 +653,12 @@ def parse(argv: list[str]):
         "--samples", type=int, default=200, help="scale only: requests timed per operation"
     )
     parser.add_argument("--chart", type=Path, default=None, help="scale only: the PNG's path")
+    parser.add_argument(
+        "--no-hold-path",
+        dest="hold_path",
+        action="store_false",
+        help="scale only: skip the side-by-side hold+cancel at the largest size",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file: <workload><tag>.json")
     return parser.parse_args(argv)
@@ -658,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
     if options.duration is None:
         options.duration = (
-            side_by_side.DEFAULTS if options.workload == SIDE_BY_SIDE else DEFAULTS
+            side_by_side.DEFAULTS if options.workload in (SIDE_BY_SIDE, SCALE) else DEFAULTS
         )["duration"]
     workloads = list(WORKLOADS) if options.workload == "all" else [options.workload]
     options.output.mkdir(parents=True, exist_ok=True)

@@ -496,12 +496,62 @@ class Project:
         return run
 
 
-def run(options, workdir: Path) -> dict:
-    """Warm-up, alternating rounds and the project's invariants; the report."""
+def require_floor() -> str:
+    """The floor and its script beside the checkout, and wrk; wrk's path.
+    Checked before anything starts (the scale bench checks before it loads
+    millions of rows)."""
     for path in (FLOOR, SCRIPT):
         if not path.exists():
             raise SystemExit(f"{path} is missing: the floor lives in ../shared/perf")
-    wrk = find_wrk()
+    return find_wrk()
+
+
+def alternate(project: Project, floor: Floor, wrk: str, options) -> tuple[list[Run], list[dict]]:
+    """A warm-up of each app, then `options.rounds` rounds of
+    `options.duration` seconds each, alternating which app goes first (the
+    machine's drift then falls on both alike); each printed as it ends."""
+
+    def load(app: str, seconds: float) -> Run:
+        if app == "project":
+            return project.run(wrk, seconds)
+        return wrk_run(wrk, app, floor.base_url, floor.tokens, seconds, options.connections)
+
+    warmups = [load(app, options.warmup) for app in ("floor", "project")]
+    for warm in warmups:
+        print(f"  warm-up {warm.line()}", flush=True)
+    rounds = []
+    for number in range(1, options.rounds + 1):
+        order = ["floor", "project"] if number % 2 else ["project", "floor"]
+        runs = {app: load(app, options.duration) for app in order}
+        ratio = round(runs["project"].holds_per_s / max(runs["floor"].holds_per_s, 0.1), 3)
+        rounds.append({"runs": runs, "ratio": ratio})
+        print(f"  round {number}: project/floor {ratio}", flush=True)
+        for app in order:
+            print(f"    {runs[app].line()}", flush=True)
+    return warmups, rounds
+
+
+def rounds_report(warmups: list[Run], rounds: list[dict]) -> dict:
+    """What `alternate` measured, as the JSON reports it: every run, the
+    median project/floor ratio, the project's medians, and whether any run
+    had a bad answer."""
+    return {
+        "warmups": [w.as_dict() for w in warmups],
+        "rounds": [
+            {"ratio": r["ratio"], **{app: run.as_dict() for app, run in r["runs"].items()}}
+            for r in rounds
+        ],
+        "median_ratio": statistics.median(r["ratio"] for r in rounds) if rounds else None,
+        "medians": medians([r["runs"]["project"] for r in rounds]),
+        "no_bad_answers": not any(
+            run.failed for run in warmups + [r for one in rounds for r in one["runs"].values()]
+        ),
+    }
+
+
+def run(options, workdir: Path) -> dict:
+    """Warm-up, alternating rounds and the project's invariants; the report."""
+    wrk = require_floor()
     variant = VARIANTS[options.variant]
     load_before, probe = load_average(), cpu_probe_ms()
     print(
@@ -526,28 +576,9 @@ def run(options, workdir: Path) -> dict:
         project = Project(stack, workdir, variant, options)
         if variant.events:
             project.events = scope.enter_context(events_out.EventsOut(stack))
-
-        def load(app: str, seconds: float) -> Run:
-            if app == "project":
-                return project.run(wrk, seconds)
-            return wrk_run(wrk, app, floor.base_url, floor.tokens, seconds, options.connections)
-
-        apps = ("floor", "project")
-
-        warmups = [load(app, options.warmup) for app in apps]
-        for warm in warmups:
-            print(f"  warm-up {warm.line()}", flush=True)
-        rounds = []
-        for number in range(1, options.rounds + 1):
-            order = ["floor", "project"] if number % 2 else ["project", "floor"]
-            runs = {app: load(app, options.duration) for app in order}
-            ratio = round(runs["project"].holds_per_s / max(runs["floor"].holds_per_s, 0.1), 3)
-            rounds.append({"runs": runs, "ratio": ratio})
-            print(f"  round {number}: project/floor {ratio}", flush=True)
-            for app in order:
-                print(f"    {runs[app].line()}", flush=True)
+        warmups, rounds = alternate(project, floor, wrk, options)
         problems = check_stack(stack)
-    every_run = warmups + [r for one in rounds for r in one["runs"].values()]
+    measured = rounds_report(warmups, rounds)
     report = {
         "workload": "side-by-side",
         "variant": options.variant,
@@ -559,34 +590,35 @@ def run(options, workdir: Path) -> dict:
             "load_after": load_average(),
             "cpu_probe_ms": probe,
         },
-        "config": {
-            "rounds": options.rounds,
-            "duration_s": options.duration,
-            "warmup_s": options.warmup,
-            "connections": options.connections,
-            "web_workers": options.web_workers,
-            "worker_class": options.worker_class,
-            "customers": CUSTOMERS,
-            "floor": str(FLOOR),
-        },
-        "warmups": [w.as_dict() for w in warmups],
-        "rounds": [
-            {"ratio": r["ratio"], **{app: run.as_dict() for app, run in r["runs"].items()}}
-            for r in rounds
-        ],
-        "median_ratio": statistics.median(r["ratio"] for r in rounds) if rounds else None,
+        "config": config(options),
+        "warmups": measured["warmups"],
+        "rounds": measured["rounds"],
+        "median_ratio": measured["median_ratio"],
         "invariants": {"ok": not problems, "problems": problems},
-    }
-    report["medians"] = medians([r["runs"]["project"] for r in rounds])
-    report["checks"] = {
-        "no_bad_answers": not any(r.failed for r in every_run),
-        "invariants": not problems,
+        "medians": measured["medians"],
+        "checks": {"no_bad_answers": measured["no_bad_answers"], "invariants": not problems},
     }
     if variant.events:
         report["checks"]["every_event_delivered"] = all(
-            run.extra.get("drained") for run in every_run if run.app == "project"
+            run.extra.get("drained")
+            for run in warmups + [r["runs"]["project"] for r in rounds]
+            if run.app == "project"
         )
     return report
+
+
+def config(options) -> dict:
+    """How a side-by-side was run, as its report says it."""
+    return {
+        "rounds": options.rounds,
+        "duration_s": options.duration,
+        "warmup_s": options.warmup,
+        "connections": options.connections,
+        "web_workers": options.web_workers,
+        "worker_class": options.worker_class,
+        "customers": CUSTOMERS,
+        "floor": str(FLOOR),
+    }
 
 
 def medians(project_runs: list[Run]) -> dict:

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
+from bookings import scale_seed
 from bookings.models import Booking, BookingStatus, BookingStatusChange, FlightItem, HotelItem
 from bookings.reconciliation import find_drift
 from flights.models import Flight, FlightInventory
@@ -50,6 +51,8 @@ def test_a_tiny_load_has_its_counts_and_no_drift():
     assert Booking.objects.filter(status=BookingStatus.HELD).count() == 6
     assert FlightItem.objects.count() == 46 and HotelItem.objects.count() == 23
     assert find_drift() == []
+    # Inside the test's transaction VACUUM cannot run: ANALYZE alone.
+    assert result["settled"]["statement"] == "ANALYZE"
     # The load is not trivially consistent: bookings do hold seats and rooms.
     cabins = FlightInventory.objects.aggregate(held=Sum("held_seats"), booked=Sum("booked_seats"))
     assert cabins["held"] > 0 and cabins["booked"] > 0
@@ -101,3 +104,22 @@ def test_sizes_that_do_not_fit_are_refused_before_anything_is_written():
         seed_scale(routes=1, days=1, hotels=50, customers=2, bookings=500)
 
     assert not Flight.objects.exists() and not Booking.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_load_outside_a_transaction_is_vacuumed_so_its_first_reads_do_not_write():
+    result = seed_scale(**TINY)
+
+    assert result["settled"]["statement"] == "VACUUM (ANALYZE)"
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpages, relallvisible FROM pg_class WHERE relname = ANY(%s)",
+            [list(scale_seed.TABLES)],
+        )
+        pages = {name: (total, visible) for name, total, visible in cursor.fetchall()}
+    assert set(pages) == set(scale_seed.TABLES)
+    # Every page in the visibility map (ANALYZE alone leaves it empty): the
+    # rows' hint bits are set and index-only scans can skip the heap.
+    assert all(total > 0 and visible == total for total, visible in pages.values()), pages
