@@ -169,15 +169,14 @@ def fewest_rows(rows: Mapping[int, list], count: int) -> list:
     return picked
 
 
-def assign(booking: Booking, choice: SeatChoice, lines: Sequence) -> None:
-    """Write the chosen seats' assignments of a booking just written."""
-    assignments = [
-        SeatAssignment(booking=booking, item_position=lines[i].position, seat=seat)
+def assignments(choice: SeatChoice, lines: Sequence) -> list[SeatAssignment]:
+    """The chosen seats' assignments, for the hold's statement to write with
+    its booking (`statements.insert_held_booking`)."""
+    return [
+        SeatAssignment(item_position=lines[i].position, seat_id=seat.pk)
         for i, seats in choice.by_item.items()
         for seat in seats
     ]
-    if assignments:
-        SeatAssignment.objects.bulk_create(assignments)
 
 
 def label(lines: Sequence, choice: SeatChoice) -> None:
@@ -191,17 +190,15 @@ def sorted_numbers(seats: Iterable[Seat]) -> list[str]:
     return [seat.number for seat in sorted(seats, key=lambda seat: (seat.row, seat.column))]
 
 
-def free_seats_of(bookings: Sequence[Booking]) -> None:
-    """End the active seat assignments of bookings leaving held or confirmed
-    (the caller holds their locks): no query when none has a seat-mapped item."""
+def seat_holders(bookings: Sequence[Booking]) -> list[int]:
+    """The bookings leaving held or confirmed whose active seat assignments
+    end with their status change (`statements.change_status`, in the same
+    statement): those with a seat-mapped item, none when no cabin has a map.
+    Their items show no seats from now on."""
     items = [item for booking in bookings for item in selectors.flight_items_of(booking)]
-    mapped = [item for item in items if item.inventory.has_seat_map]
     for item in items:
         item.seat_numbers = []
-    if mapped:
-        SeatAssignment.objects.filter(
-            booking__in=[item.booking_id for item in mapped], active=True
-        ).update(active=False)
+    return list({item.booking_id for item in items if item.inventory.has_seat_map})
 
 
 def block_seat(*, flight_id: int, cabin_class: str, number: str, blocked: bool) -> Seat:
