@@ -66,15 +66,18 @@ FREE_SEATS = (
     .order_by("row", "column")
     .values_list(*PICKED_FIELDS, named=True)
 )
-# Seats with whether each is `taken` (held or booked).
-SEATS_TAKEN_OR_NOT = Seat.objects.annotate(taken=active_seats())
+# Seats, as tuples of PICKED_FIELDS and their cabin, whether `blocked` and
+# whether `taken` (held or booked).
+SEATS_TAKEN_OR_NOT = Seat.objects.annotate(taken=active_seats()).values_list(
+    *PICKED_FIELDS, "inventory_id", "blocked", "taken", named=True
+)
 
 
 def choose(items: Sequence[ItemRequest], cabins: Cabins) -> SeatChoice:
     """The seats for the hold's flight items on cabins with a map: chosen
-    ones first (all locked in one statement, in primary-key order), then the
-    automatic picks. Chosen seat numbers the cabin does not have, or given
-    for a cabin without a map, are the request's fault (400)."""
+    ones first (all read in one statement), then the automatic picks.
+    Chosen seat numbers the cabin does not have, or given for a cabin
+    without a map, are the request's fault (400)."""
     choice = SeatChoice()
     mapped = [
         (i, item, cabins[(item.flight_id, item.cabin_class)])
@@ -135,6 +138,14 @@ def _take_chosen(chosen, choice: SeatChoice) -> None:
         for seat in seats
         if seat.blocked or seat.taken
     ]
+    for i, rows in choice.by_item.items():
+        choice.by_item[i] = _as_seats(rows, seats.db)
+
+
+def _as_seats(rows, db: str) -> list[Seat]:
+    """Seat instances of seats read as tuples, PICKED_FIELDS first: a hold
+    uses only those."""
+    return [Seat.from_db(db, PICKED_FIELDS, row[: len(PICKED_FIELDS)]) for row in rows]
 
 
 def _seat_error(index: int, code: str, detail: str) -> dict:
@@ -161,7 +172,7 @@ def pick(cabin: FlightInventory, count: int, *, exclude: Iterable[int] = ()) -> 
         for seat in seats:
             rows[seat.row].append(seat)
         seats = side_by_side(rows, count) or fewest_rows(rows, count)
-    return [Seat.from_db(free.db, PICKED_FIELDS, seat) for seat in seats]
+    return _as_seats(seats, free.db)
 
 
 def side_by_side(rows: Mapping[int, list], count: int) -> list:
