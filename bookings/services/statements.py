@@ -144,7 +144,7 @@ def insert_held_booking(
     one round trip and the commit after the hold has decided, where the ORM
     takes four INSERTs and an UPDATE per row (and one more INSERT for the
     seats: with it here, a hold of a chosen or picked seat costs one query
-    and 430 Python calls less, `loadtest.call_count --seats`)."""
+    and ~370 Python calls less, `loadtest.call_count --seats`)."""
     flights = [item for item in items if isinstance(item, FlightItem)]
     hotels = [item for item in items if isinstance(item, HotelItem)]
     with connection.cursor() as cursor:
