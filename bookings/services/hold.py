@@ -123,7 +123,6 @@ def _try_hold(customer, items, idempotency_key, fingerprint) -> Attempt:
         booking, lines = _write_booking(
             customer, items, cabins, nights, now, idempotency_key, fingerprint, choice
         )
-        seats.assign(booking, choice, lines)
         return Attempt(result=HoldResult(booking=booking, replayed=False, items=lines))
 
 
@@ -147,11 +146,12 @@ def _lock_customer(customer, idempotency_key: str | None, now: datetime) -> Book
 
 
 def _write_booking(customer, items, cabins, nights, now, idempotency_key, fingerprint, choice):
-    """The booking, its priced items, its history, its `booking.held` event
-    and the units it takes off sale, in one statement (a fresh reference if
-    the drawn one is taken)."""
+    """The booking, its priced items, its history, its `booking.held` event,
+    its seats and the units it takes off sale, in one statement (a fresh
+    reference if the drawn one is taken)."""
     lines = pricing.priced_items(items, cabins, nights)
     seats.label(lines, choice)
+    seat_assignments = seats.assignments(choice, lines)
     booking = Booking(
         customer=customer,
         status=HELD,
@@ -176,6 +176,7 @@ def _write_booking(customer, items, cabins, nights, now, idempotency_key, finger
             event,
             seats=availability.seats_by_cabin(items, cabins),
             rooms=availability.rooms_by_night(items, nights),
+            seat_assignments=seat_assignments,
         )
         if written:
             search_cache.rows_changed(cabins.values(), [night.pk for night in nights.values()])

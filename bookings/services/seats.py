@@ -61,11 +61,30 @@ def active_seats_of(seat: str) -> Exists:
     return Exists(SeatAssignment.objects.filter(seat=OuterRef(seat), active=True))
 
 
+# A hold's two reads of seats, built once per process with their subquery
+# resolved; each read adds its cabin to a clone. Building and resolving the
+# NOT EXISTS anew was about 300 of a read's 750 µs of Python (the SQL itself
+# runs in 35), `loadtest.call_count --seats`.
+# Free seats (not blocked, no active assignment) front to back, as tuples of
+# PICKED_FIELDS.
+FREE_SEATS = (
+    Seat.objects.filter(blocked=False)
+    .exclude(active_seats())
+    .order_by("row", "column")
+    .values_list(*PICKED_FIELDS, named=True)
+)
+# Seats, as tuples of PICKED_FIELDS and their cabin, whether `blocked` and
+# whether `taken` (held or booked).
+SEATS_TAKEN_OR_NOT = Seat.objects.annotate(taken=active_seats()).values_list(
+    *PICKED_FIELDS, "inventory_id", "blocked", "taken", named=True
+)
+
+
 def choose(items: Sequence[ItemRequest], cabins: Cabins) -> SeatChoice:
     """The seats for the hold's flight items on cabins with a map: chosen
-    ones first (all locked in one statement, in primary-key order), then the
-    automatic picks. Chosen seat numbers the cabin does not have, or given
-    for a cabin without a map, are the request's fault (400)."""
+    ones first (all read in one statement), then the automatic picks.
+    Chosen seat numbers the cabin does not have, or given for a cabin
+    without a map, are the request's fault (400)."""
     choice = SeatChoice()
     mapped = [
         (i, item, cabins[(item.flight_id, item.cabin_class)])
@@ -102,8 +121,8 @@ def _check_chosen_on_maps(mapped) -> None:
 
 
 def _take_chosen(chosen, choice: SeatChoice) -> None:
-    wanted = [Q(inventory=cabin, number__in=item.seat_numbers) for _, item, cabin in chosen]
-    seats = Seat.objects.filter(reduce(or_, wanted)).annotate(taken=active_seats())
+    wanted = [Q(inventory_id=cabin.pk, number__in=item.seat_numbers) for _, item, cabin in chosen]
+    seats = SEATS_TAKEN_OR_NOT.filter(reduce(or_, wanted))
     found = {(seat.inventory_id, seat.number): seat for seat in seats}
     errors, claimed = [], set()
     for i, item, cabin in chosen:
@@ -126,6 +145,14 @@ def _take_chosen(chosen, choice: SeatChoice) -> None:
         for seat in seats
         if seat.blocked or seat.taken
     ]
+    for i, rows in choice.by_item.items():
+        choice.by_item[i] = _as_seats(rows, seats.db)
+
+
+def _as_seats(rows, db: str) -> list[Seat]:
+    """Seat instances of seats read as tuples, PICKED_FIELDS first: a hold
+    uses only those."""
+    return [Seat.from_db(db, PICKED_FIELDS, row[: len(PICKED_FIELDS)]) for row in rows]
 
 
 def _seat_error(index: int, code: str, detail: str) -> dict:
@@ -141,18 +168,18 @@ def pick(cabin: FlightInventory, count: int, *, exclude: Iterable[int] = ()) -> 
     The caller holds the cabin's row lock, so the seats are read, not locked:
     locking the window wrote a tuple lock per seat read to use one of them.
     They are read as tuples, and only the picked ones become Seat instances."""
-    free = Seat.objects.filter(inventory=cabin, blocked=False).exclude(active_seats())
+    free = FREE_SEATS.filter(inventory_id=cabin.pk)
     exclude = list(exclude)
     if exclude:
         free = free.exclude(pk__in=exclude)
     window = 1 if count == 1 else max(PICK_WINDOW, count)
-    seats = list(free.order_by("row", "column").values_list(*PICKED_FIELDS, named=True)[:window])
+    seats = list(free[:window])
     if len(seats) > count:
         rows: dict[int, list] = defaultdict(list)
         for seat in seats:
             rows[seat.row].append(seat)
         seats = side_by_side(rows, count) or fewest_rows(rows, count)
-    return [Seat.from_db(free.db, PICKED_FIELDS, seat) for seat in seats]
+    return _as_seats(seats, free.db)
 
 
 def side_by_side(rows: Mapping[int, list], count: int) -> list:
@@ -176,15 +203,14 @@ def fewest_rows(rows: Mapping[int, list], count: int) -> list:
     return picked
 
 
-def assign(booking: Booking, choice: SeatChoice, lines: Sequence) -> None:
-    """Write the chosen seats' assignments of a booking just written."""
-    assignments = [
-        SeatAssignment(booking=booking, item_position=lines[i].position, seat=seat)
+def assignments(choice: SeatChoice, lines: Sequence) -> list[SeatAssignment]:
+    """The chosen seats' assignments, for the hold's statement to write with
+    its booking (`statements.insert_held_booking`)."""
+    return [
+        SeatAssignment(item_position=lines[i].position, seat_id=seat.pk)
         for i, seats in choice.by_item.items()
         for seat in seats
     ]
-    if assignments:
-        SeatAssignment.objects.bulk_create(assignments)
 
 
 def label(lines: Sequence, choice: SeatChoice) -> None:
@@ -198,17 +224,15 @@ def sorted_numbers(seats: Iterable[Seat]) -> list[str]:
     return [seat.number for seat in sorted(seats, key=lambda seat: (seat.row, seat.column))]
 
 
-def free_seats_of(bookings: Sequence[Booking]) -> None:
-    """End the active seat assignments of bookings leaving held or confirmed
-    (the caller holds their locks): no query when none has a seat-mapped item."""
+def seat_holders(bookings: Sequence[Booking]) -> list[int]:
+    """The bookings leaving held or confirmed whose active seat assignments
+    end with their status change (`statements.change_status`, in the same
+    statement): those with a seat-mapped item, none when no cabin has a map.
+    Their items show no seats from now on."""
     items = [item for booking in bookings for item in selectors.flight_items_of(booking)]
-    mapped = [item for item in items if item.inventory.has_seat_map]
     for item in items:
         item.seat_numbers = []
-    if mapped:
-        SeatAssignment.objects.filter(
-            booking__in=[item.booking_id for item in mapped], active=True
-        ).update(active=False)
+    return list({item.booking_id for item in items if item.inventory.has_seat_map})
 
 
 def take_again(booking: Booking) -> None:

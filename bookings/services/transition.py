@@ -98,10 +98,10 @@ def change_status(
         for name, value in fields.items():
             setattr(booking, name, value)
     source, target = MOVES[(from_status, to_status)]
-    if target == "available":
-        seats.free_seats_of(bookings)
+    # Units back on sale: their seats too, in the status change's statement.
+    seat_holders = seats.seat_holders(bookings) if target == "available" else []
     events = [booking_event(booking, now) for booking in bookings]
-    statements.change_status(bookings, history, events, fields)
+    statements.change_status(bookings, history, events, fields, seat_holders)
     inventory.move_units_of(bookings, source=source, target=target)
     metrics.count_transition(to_status, len(bookings))
     relay_after_commit()

@@ -5,7 +5,7 @@ is how the README's side-by-side ratio of each statement was measured."""
 
 from django.db.models import F
 
-from bookings.models import FlightItem, HotelItem
+from bookings.models import FlightItem, HotelItem, SeatAssignment
 from events.models import Event
 from flights.models import FlightInventory
 from hotels.models import RoomNight
@@ -17,12 +17,13 @@ def move_counters(model, units_by_row, *, source, target):
         model.objects.filter(pk=pk).update(**{source: F(source) - n, target: F(target) + n})
 
 
-def insert_held_booking(booking, items, history, event, *, seats, rooms):
+def insert_held_booking(booking, items, history, event, *, seats, rooms, seat_assignments=()):
     booking.save(force_insert=True)
-    for item in items:
+    for item in [*items, *seat_assignments]:
         item.booking = booking
     FlightItem.objects.bulk_create([i for i in items if isinstance(i, FlightItem)])
     HotelItem.objects.bulk_create([i for i in items if isinstance(i, HotelItem)])
+    SeatAssignment.objects.bulk_create(seat_assignments)
     history.booking = booking
     history.save()
     event.save(force_insert=True)
@@ -37,9 +38,11 @@ def insert_held_booking(booking, items, history, event, *, seats, rooms):
     return True
 
 
-def change_status(bookings, history, events, fields):
+def change_status(bookings, history, events, fields, seat_holders=()):
     type(bookings[0]).objects.filter(pk__in=[b.pk for b in bookings]).update(
         status=history[0].to_status, **fields
     )
+    if seat_holders:
+        SeatAssignment.objects.filter(booking__in=seat_holders, active=True).update(active=False)
     type(history[0]).objects.bulk_create(history)
     Event.objects.bulk_create(events)

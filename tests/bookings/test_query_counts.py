@@ -13,6 +13,7 @@ from tests.booking_requests import (
     hold_through_api,
     hotel_item,
 )
+from tests.factories import seat_mapped_cabin
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,11 @@ CANCEL = 8
 # its caller locked), and the offline payment's get_or_create (its select, a
 # savepoint, the insert, its release).
 CONFIRM = 13
+# On a cabin with a seat map: one more, the seats read (chosen or picked);
+# they are written in the booking's statement.
+SEAT_HOLD = FLIGHT_HOLD + 1
+# None more: the seats end in the status change's statement.
+SEAT_CANCEL = CANCEL
 # token; the booking; its two kinds of items.
 DETAIL = 4
 # token; the count; the page; its two kinds of items.
@@ -64,6 +70,23 @@ def test_a_transition(
     with django_assert_num_queries(queries):
         response = client.post(booking_url(reference, action), body, format="json")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("chosen", [[], ["10B", "10C"]], ids=["picked", "chosen"])
+def test_a_seat_mapped_hold_and_its_cancel(customer_client, chosen, django_assert_num_queries):
+    item = flight_item(seat_mapped_cabin(), 2)
+    if chosen:
+        item["seat_numbers"] = chosen
+    with django_assert_num_queries(SEAT_HOLD):
+        response = hold_through_api(customer_client, item)
+    assert response.status_code == 201
+    assert len(response.json()["items"][0]["seat_numbers"]) == 2
+    with django_assert_num_queries(SEAT_CANCEL):
+        response = customer_client.post(
+            booking_url(response.json()["reference"], "cancel"), {}, format="json"
+        )
+    assert response.status_code == 200
+    assert response.json()["items"][0]["seat_numbers"] == []
 
 
 def test_a_booking_read(customer_client, cabin, django_assert_num_queries):

@@ -73,8 +73,10 @@ def test_control_a_naive_read_modify_write_loses_updates(make_customers, monkeyp
         seen.update({row.pk: row for row in read(pairs).values()})
         return {(row.flight_id, row.cabin_class): row for row in seen.values()}
 
-    def write_counters_as_read(booking, items, history, event, *, seats, rooms):
-        statement_twins.insert_held_booking(booking, items, history, event, seats={}, rooms={})
+    def write_counters_as_read(booking, items, history, event, *, seats, rooms, **rest):
+        statement_twins.insert_held_booking(
+            booking, items, history, event, seats={}, rooms={}, **rest
+        )
         for pk, n in seats.items():
             row = seen[pk]
             FlightInventory.objects.filter(pk=pk).update(
