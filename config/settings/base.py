@@ -385,8 +385,10 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 # How long a relay task, and an endpoint's delivery task, let work gather
 # before taking it, so each run carries many events instead of one or two
 # (README, "Events, webhooks and emails"): latency traded for worker CPU.
-EVENTS_RELAY_BATCH_WAIT_MS = env.int("EVENTS_RELAY_BATCH_WAIT_MS", default=200)
-WEBHOOK_ROUND_WAIT_MS = env.int("WEBHOOK_ROUND_WAIT_MS", default=200)
+# 500 each: under the hot load, 0.536 of the floor with event-to-delivered
+# p95 0.96 s, against 0.499 and 0.42 s at 200 (side-by-side, events variant).
+EVENTS_RELAY_BATCH_WAIT_MS = env.int("EVENTS_RELAY_BATCH_WAIT_MS", default=500)
+WEBHOOK_ROUND_WAIT_MS = env.int("WEBHOOK_ROUND_WAIT_MS", default=500)
 # Deliveries and emails run on their own queues, consumed by their own worker
 # (Procfile `webhooks`), so a slow receiver never holds up the sweep.
 CELERY_TASK_ROUTES = {
